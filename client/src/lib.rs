@@ -1,0 +1,1 @@
+//! minichat's reference client.
