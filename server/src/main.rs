@@ -1,1 +1,140 @@
-fn main() {}
+//! `minichat-server`: the command line around [`minichat_server::net::serve`].
+
+use std::io::IsTerminal;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Parser;
+use minichat_server::Config;
+use tokio::net::TcpListener;
+use tracing_subscriber::EnvFilter;
+
+/// minichat's reference server. Speaks the protocol of SPEC.md on TCP; join it with `minichat`
+/// or by hand with `nc 127.0.0.1 7777`.
+///
+/// Every limit below bounds what one client can cost the server. The defaults protect a public
+/// server; for benchmarks lift them with `--max-per-address 0 --msg-rate 0` (and raise
+/// `--max-clients`). Durations are written like `30s`, `500ms`, `2m`.
+#[derive(Debug, Parser)]
+#[command(version, max_term_width = 100)]
+struct Args {
+    /// Address and port to listen on.
+    #[arg(long, default_value = "127.0.0.1:7777", value_name = "ADDR")]
+    listen: SocketAddr,
+
+    /// Longest line, in bytes without its LF (L, announced in HELLO; 128..=65536). Longer lines
+    /// get ERROR LINE_TOO_LONG and are discarded; a message text may be L - 64 bytes.
+    #[arg(long, default_value_t = 1024, value_name = "BYTES")]
+    max_line: usize,
+
+    /// Most simultaneous connections (M). One more gets ERROR SERVER_FULL and is closed.
+    #[arg(long, default_value_t = 1024, value_name = "N")]
+    max_clients: usize,
+
+    /// Most simultaneous connections from one IP address (A); 0 = no limit. One more gets
+    /// ERROR TOO_MANY_CONNECTIONS and is closed.
+    #[arg(long, default_value_t = 64, value_name = "N")]
+    max_per_address: usize,
+
+    /// Most bytes waiting to be sent to one client (Q). A client that falls further behind is
+    /// disconnected as a slow consumer (ERROR SLOW_CONSUMER, LEAVE <nick> SLOW); nobody else waits.
+    #[arg(long, default_value_t = 256 * 1024, value_name = "BYTES")]
+    max_queue: usize,
+
+    /// Flood control: lines per second one connection may send once its burst is spent; faster
+    /// lines are delayed (never dropped), with one ERROR FLOOD warning. 0 = no flood control.
+    #[arg(long, default_value_t = 10, value_name = "LINES")]
+    msg_rate: u32,
+
+    /// Flood control: lines a connection may send at once before --msg-rate applies.
+    #[arg(long, default_value_t = 20, value_name = "LINES")]
+    msg_burst: u32,
+
+    /// Time a new connection has to register with USER (ERROR TIMEOUT, then closed).
+    #[arg(long, default_value = "30s", value_parser = humantime::parse_duration, value_name = "TIME")]
+    register_timeout: Duration,
+
+    /// Time a client has to finish a line once it has sent its first byte (ERROR TIMEOUT, then
+    /// closed; LEAVE <nick> TIMEOUT). Protects against clients that trickle bytes.
+    #[arg(long, default_value = "15s", value_parser = humantime::parse_duration, value_name = "TIME")]
+    line_timeout: Duration,
+
+    /// Silence after which the server sends a registered client PING.
+    #[arg(long, default_value = "60s", value_parser = humantime::parse_duration, value_name = "TIME")]
+    idle_timeout: Duration,
+
+    /// Time to answer that PING with any line (ERROR TIMEOUT, then closed; LEAVE <nick> TIMEOUT).
+    #[arg(long, default_value = "30s", value_parser = humantime::parse_duration, value_name = "TIME")]
+    ping_timeout: Duration,
+
+    /// Time closing clients get to read their last lines (BYE, or the shutdown notice on
+    /// Ctrl-C / SIGTERM) before the server drops them.
+    #[arg(long, default_value = "5s", value_parser = humantime::parse_duration, value_name = "TIME")]
+    shutdown_grace: Duration,
+}
+
+impl From<Args> for Config {
+    fn from(a: Args) -> Config {
+        Config {
+            listen: a.listen,
+            max_line: a.max_line,
+            max_clients: a.max_clients,
+            max_per_address: a.max_per_address,
+            max_queue: a.max_queue,
+            msg_rate: a.msg_rate,
+            msg_burst: a.msg_burst,
+            register_timeout: a.register_timeout,
+            line_timeout: a.line_timeout,
+            idle_timeout: a.idle_timeout,
+            ping_timeout: a.ping_timeout,
+            shutdown_grace: a.shutdown_grace,
+        }
+    }
+}
+
+fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+    let config = Config::from(Args::parse());
+    config.validate().context("invalid configuration")?;
+
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().context("starting Tokio")?;
+    let local = tokio::task::LocalSet::new();
+    local.block_on(&runtime, async {
+        let listener = TcpListener::bind(config.listen).await.with_context(|| {
+            format!("cannot listen on {}: is another server using it? choose another with --listen", config.listen)
+        })?;
+        let addr = listener.local_addr()?;
+        // The one line scripts wait for; logs go to stderr.
+        println!("minichat-server listening on {addr}");
+        minichat_server::net::serve(&config, listener, stop_signal()).await?;
+        Ok(())
+    })
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

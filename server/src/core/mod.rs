@@ -1,0 +1,712 @@
+//! The server as a deterministic state machine: SPEC.md's rules with no sockets, tasks or clocks.
+//!
+//! # Driving contract
+//!
+//! The adapter (the Tokio code in `net`, or a test) owns the sockets and the clock and calls:
+//!
+//! - [`Server::connect`] when it accepts a connection; it gets the [`ConnId`] to use from then on.
+//!   The core has already queued `HELLO` (or `ERROR` + `BYE` if it refuses the connection).
+//! - [`Server::receive`] with bytes read from a connection, at most [`MAX_READ`] at a time, and
+//!   only while [`Server::io`] says `read`.
+//! - [`Server::peer_closed`] when a read returns end of input.
+//! - [`Server::written`] after writing the first `n` bytes of [`Server::output`].
+//! - [`Server::closed`] once the socket is gone — because the core asked for it ([`IoState::close`])
+//!   or because of an I/O error. This frees the connection's slot; the id is dead afterwards.
+//! - [`Server::tick`] when the time [`Server::next_deadline`] returned has come.
+//! - [`Server::shutdown`] when the operator stops the server.
+//!
+//! Every call that takes `now: Instant` is the only way the core learns the time. After each
+//! call, the adapter takes [`Server::take_woken`]: the connections whose [`IoState`] or output
+//! changed, so it can write to them, resume reading, or close them. The core never calls out.
+//!
+//! # Why one state machine for all connections
+//!
+//! SPEC.md promises one global order of room events (R-ORDER-1) and snapshots that agree with it
+//! (R-ORDER-4). Processing every connection's lines in one sequence makes that order simply the
+//! order of calls, with no locks. A broadcast is encoded once into a [`Bytes`] and pushed to each
+//! recipient's [`outbox::Outbox`]: one reference-count increment per delivery.
+
+mod connection;
+mod flood;
+mod outbox;
+mod replies;
+mod room;
+mod stats;
+mod timers;
+
+use std::collections::HashMap;
+use std::mem;
+use std::net::IpAddr;
+use std::time::Instant;
+
+use bytes::{Bytes, BytesMut};
+use memchr::memchr;
+use minichat_protocol::{
+    ClientMessage, FrameError, LeaveCause, Limits, LineFramer, Nick, ParseError, ParseErrorKind, ServerMessage, Text,
+    Token, encode_user_list, parse_client_line,
+};
+use slab::Slab;
+
+use crate::config::{Config, ConfigError};
+use connection::{Connection, Phase};
+use flood::{Admission, FloodGate, FloodPolicy};
+use room::Room;
+use timers::{TimerKind, Timers};
+
+pub use connection::CloseMode;
+pub use stats::{CloseReason, Stats};
+
+/// The most bytes the adapter passes to one [`Server::receive`] call. It bounds the input the core
+/// holds while flood control delays a connection, and the work one connection gets per turn.
+pub const MAX_READ: usize = 16 * 1024;
+
+/// A connection, as the core names it. Ids are never reused while the adapter may hold them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ConnId {
+    index: u32,
+    generation: u32,
+}
+
+impl ConnId {
+    /// A small dense number, unique among live connections: adapters index their own tables by it.
+    pub fn index(self) -> usize {
+        self.index as usize
+    }
+}
+
+/// What the adapter should do with a connection now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IoState {
+    /// Read more input (false while closing, or while flood control holds it back).
+    pub read: bool,
+    /// Output is waiting in [`Server::output`].
+    pub write: bool,
+    /// The core is done with the connection: close it as the mode says.
+    pub close: Option<CloseMode>,
+}
+
+/// The sans-IO server.
+#[derive(Debug)]
+pub struct Server {
+    limits: Limits,
+    config: Config,
+    flood: FloodPolicy,
+    conns: Slab<Connection>,
+    next_generation: u32,
+    room: Room,
+    admitted: usize,
+    per_address: HashMap<IpAddr, usize>,
+    timers: Timers,
+    woken: Vec<ConnId>,
+    /// Slow consumers found during a broadcast, disconnected right after it.
+    slow: Vec<ConnId>,
+    shutting_down: bool,
+    idle_pings: u64,
+    stats: Stats,
+}
+
+impl Server {
+    /// A server with no connections.
+    pub fn new(config: &Config) -> Result<Server, ConfigError> {
+        let limits = config.validate()?;
+        Ok(Server {
+            limits,
+            config: config.clone(),
+            flood: FloodPolicy::new(config.msg_rate, config.msg_burst),
+            conns: Slab::new(),
+            next_generation: 0,
+            room: Room::default(),
+            admitted: 0,
+            per_address: HashMap::new(),
+            timers: Timers::default(),
+            woken: Vec::new(),
+            slow: Vec::new(),
+            shutting_down: false,
+            idle_pings: 0,
+            stats: Stats::default(),
+        })
+    }
+
+    /// The line limit this server announces.
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    /// Counters of what happened so far.
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    /// Live connections, including refused and closing ones.
+    pub fn connection_count(&self) -> usize {
+        self.conns.len()
+    }
+
+    /// Registered clients.
+    pub fn member_count(&self) -> usize {
+        self.room.len()
+    }
+
+    // ---------- events in ----------
+
+    /// A connection from `peer` was accepted. Queues `HELLO`, or refuses it over a limit
+    /// (R-LIMIT-1, R-LIMIT-2): `ERROR` + `BYE`, then close without waiting.
+    pub fn connect(&mut self, peer: IpAddr, now: Instant) -> ConnId {
+        self.stats.accepted += 1;
+        let generation = self.next_generation;
+        self.next_generation = self.next_generation.wrapping_add(1);
+        let entry = self.conns.vacant_entry();
+        let id = ConnId { index: u32::try_from(entry.key()).expect("fewer than 2^32 connections"), generation };
+        entry.insert(Connection {
+            generation,
+            peer,
+            admitted: false,
+            phase: Phase::Connected,
+            framer: LineFramer::new(self.limits),
+            held_input: Vec::new(),
+            held_until: None,
+            outbox: Default::default(),
+            flood: FloodGate::new(),
+            last_line_at: now,
+            partial_since: None,
+            ping_sent_at: None,
+            woken: false,
+            slow: false,
+        });
+
+        let from_peer = self.per_address.get(&peer).copied().unwrap_or(0);
+        let refusal = if self.shutting_down {
+            Some((replies::shutting_down(), CloseReason::Shutdown))
+        } else if self.admitted >= self.config.max_clients {
+            Some((replies::server_full(self.config.max_clients), CloseReason::ServerFull))
+        } else if self.config.max_per_address != 0 && from_peer >= self.config.max_per_address {
+            Some((replies::too_many_connections(self.config.max_per_address), CloseReason::TooManyConnections))
+        } else {
+            None
+        };
+        match refusal {
+            Some((error, reason)) => {
+                self.reply(id, error);
+                self.reply(id, replies::bye());
+                self.close(id, CloseMode::Abandon, reason, now);
+            }
+            None => {
+                self.conns[id.index()].admitted = true;
+                self.admitted += 1;
+                *self.per_address.entry(peer).or_insert(0) += 1;
+                self.reply(id, replies::hello(self.limits)); // R-REG-1
+                self.timers.schedule(now + self.config.register_timeout, id, TimerKind::Register);
+            }
+        }
+        self.flush_slow(now);
+        id
+    }
+
+    /// Bytes arrived on `id`. Complete lines are acted on in order (R-TRANS-10); an incomplete
+    /// last line waits in the framer.
+    pub fn receive(&mut self, id: ConnId, bytes: &[u8], now: Instant) {
+        let Some(conn) = self.get_mut(id) else { return };
+        if conn.is_closing() {
+            return; // R-STATE-1: a closing connection's input is ignored.
+        }
+        if conn.held_until.is_some() {
+            // The adapter reads only while `io().read`; keep the bytes anyway, in order.
+            conn.held_input.extend_from_slice(bytes);
+            return;
+        }
+        self.process_input(id, bytes, now);
+        self.flush_slow(now);
+    }
+
+    /// The peer ended its side (EOF). Lines already received have been processed; an incomplete
+    /// last line is discarded (R-TRANS-11) and the client leaves as `LOST` (R-LEAVE-1).
+    pub fn peer_closed(&mut self, id: ConnId, now: Instant) {
+        let Some(conn) = self.get_mut(id) else { return };
+        if conn.is_closing() {
+            return;
+        }
+        self.depart(id, LeaveCause::Lost, None);
+        self.close(id, CloseMode::Flush, CloseReason::Lost, now);
+        self.flush_slow(now);
+    }
+
+    /// The adapter wrote the first `n` bytes of [`Server::output`].
+    pub fn written(&mut self, id: ConnId, n: usize) {
+        if let Some(conn) = self.get_mut(id) {
+            conn.outbox.consume(n);
+        }
+    }
+
+    /// The socket is gone. If the core had not let the client go yet, it leaves as `LOST`
+    /// (R-LEAVE-1). The id must not be used again.
+    pub fn closed(&mut self, id: ConnId, now: Instant) {
+        let Some(conn) = self.get_mut(id) else { return };
+        if !conn.is_closing() {
+            self.depart(id, LeaveCause::Lost, None);
+            self.stats.record_close(CloseReason::Lost);
+        }
+        let conn = self.conns.remove(id.index());
+        if conn.admitted {
+            self.admitted -= 1;
+            if let Some(n) = self.per_address.get_mut(&conn.peer) {
+                *n -= 1;
+                if *n == 0 {
+                    self.per_address.remove(&conn.peer);
+                }
+            }
+        }
+        self.flush_slow(now);
+    }
+
+    /// Fires every deadline that is due at `now`.
+    pub fn tick(&mut self, now: Instant) {
+        while let Some((_, id, kind)) = self.timers.pop_due(now) {
+            if self.get_mut(id).is_some() {
+                self.fire(id, kind, now);
+            }
+            self.flush_slow(now);
+        }
+    }
+
+    /// The earliest instant at which [`Server::tick`] has something to do.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        self.timers.next()
+    }
+
+    /// The server is stopping (R-SHUT-1): every connection gets `ERROR SHUTTING_DOWN` and `BYE`,
+    /// no `LEAVE` is sent, and each has `shutdown_grace` to take them (R-SHUT-2).
+    pub fn shutdown(&mut self, now: Instant) {
+        self.shutting_down = true;
+        self.room.clear();
+        let open: Vec<ConnId> = self
+            .conns
+            .iter()
+            .filter(|(_, c)| !c.is_closing())
+            .map(|(index, c)| ConnId { index: index as u32, generation: c.generation })
+            .collect();
+        for id in open {
+            let conn = &mut self.conns[id.index()];
+            // Dropping the membership without LEAVE is what R-SHUT-1 asks for.
+            conn.phase = Phase::Connected;
+            self.reply(id, replies::shutting_down());
+            self.reply(id, replies::bye());
+            self.close(id, CloseMode::Flush, CloseReason::Shutdown, now);
+        }
+    }
+
+    // ---------- state out ----------
+
+    /// What the adapter should do with `id`; `None` once the id is dead.
+    pub fn io(&self, id: ConnId) -> Option<IoState> {
+        let conn = self.get(id)?;
+        let close = match conn.phase {
+            Phase::Closing(mode) => Some(mode),
+            _ => None,
+        };
+        Some(IoState { read: close.is_none() && conn.held_until.is_none(), write: !conn.outbox.is_empty(), close })
+    }
+
+    /// The bytes waiting to be written to `id`, oldest first, as chunks for a vectored write.
+    pub fn output(&self, id: ConnId) -> impl Iterator<Item = &[u8]> {
+        self.get(id).into_iter().flat_map(|c| c.outbox.chunks())
+    }
+
+    /// Moves the connections whose [`IoState`] or output changed since the last call into `out`.
+    pub fn take_woken(&mut self, out: &mut Vec<ConnId>) {
+        for id in self.woken.drain(..) {
+            if let Some(conn) = self.conns.get_mut(id.index()).filter(|c| c.generation == id.generation) {
+                conn.woken = false;
+                out.push(id);
+            }
+        }
+    }
+
+    // ---------- input ----------
+
+    /// Frames and handles `input`, stopping where flood control says to wait.
+    fn process_input(&mut self, id: ConnId, mut input: &[u8], now: Instant) {
+        let mut framer = mem::take(&mut self.conns[id.index()].framer);
+        while !input.is_empty() {
+            // One line of budget per complete line (R-LIMIT-5). Checked before framing the
+            // line, so a held-back line stays in `input`, unread.
+            if memchr(b'\n', input).is_some() {
+                let conn = &mut self.conns[id.index()];
+                if let Admission::Later { until, warn } = conn.flood.admit(self.flood, now) {
+                    conn.held_input = input.to_vec();
+                    conn.held_until = Some(until);
+                    self.timers.schedule(until, id, TimerKind::FloodResume);
+                    if warn {
+                        self.stats.flood_delays += 1;
+                        self.reply(id, replies::flood(self.config.msg_rate)); // R-LIMIT-6
+                    }
+                    break;
+                }
+            }
+            let Some(item) = framer.next_line(&mut input) else { break };
+            self.handle_line(id, item, now);
+            let conn = &self.conns[id.index()];
+            if conn.is_closing() || conn.slow {
+                // QUIT, or about to be disconnected: the rest of the input is ignored.
+                return;
+            }
+        }
+        let conn = &mut self.conns[id.index()];
+        if !framer.has_partial_line() {
+            conn.partial_since = None;
+        } else if conn.partial_since.is_none() {
+            conn.partial_since = Some(now);
+            self.timers.schedule(now + self.config.line_timeout, id, TimerKind::Line);
+        }
+        conn.framer = framer;
+    }
+
+    fn handle_line(&mut self, id: ConnId, item: Result<&str, FrameError>, now: Instant) {
+        let line = match item {
+            Ok(line) => line,
+            Err(FrameError::LineTooLong { .. }) => return self.reply_error(id, replies::line_too_long(self.limits)),
+            Err(FrameError::InvalidUtf8 { .. }) => {
+                self.activity(id, now);
+                return self.reply_error(id, replies::invalid_utf8());
+            }
+        };
+        self.activity(id, now);
+        if line.is_empty() {
+            return; // R-TRANS-9
+        }
+        match parse_client_line(line, self.limits) {
+            Ok(message) => self.dispatch(id, message, now),
+            Err(error) => {
+                let reply = parse_error_reply(line, error);
+                self.reply_error(id, reply);
+            }
+        }
+    }
+
+    /// Any complete line shows the client is alive (R-TIME-4).
+    fn activity(&mut self, id: ConnId, now: Instant) {
+        let conn = &mut self.conns[id.index()];
+        conn.last_line_at = now;
+        conn.ping_sent_at = None;
+    }
+
+    /// R-STATE-1's table.
+    fn dispatch(&mut self, id: ConnId, message: ClientMessage, now: Instant) {
+        let member = self.conns[id.index()].member();
+        match (message, member) {
+            (ClientMessage::User(nick), None) => self.register(id, nick, now),
+            (ClientMessage::User(_), Some(member)) => {
+                let reply = replies::already_registered(self.room.nick_at(member).as_str());
+                self.reply_error(id, reply); // R-REG-5
+            }
+            (ClientMessage::Msg(_) | ClientMessage::Users, None) => self.reply_error(id, replies::not_registered()), // R-REG-6
+            (ClientMessage::Msg(text), Some(member)) => {
+                // R-MSG-1: to every member, the sender included.
+                let from = self.room.nick_at(member).clone();
+                self.broadcast(ServerMessage::Msg { from, text }.to_bytes(), None);
+            }
+            (ClientMessage::Users, Some(_)) => {
+                let list = self.user_list(None);
+                self.reply(id, list); // R-LIST-3
+            }
+            (ClientMessage::Ping(token), _) => self.reply(id, ServerMessage::Pong(token).to_bytes()), // R-ORDER-6
+            (ClientMessage::Pong(_), _) => {}
+            (ClientMessage::Quit(reason), _) => {
+                // R-QUIT-1 / R-QUIT-2: LEAVE to the others at this point, then BYE.
+                self.depart(id, LeaveCause::Quit, reason);
+                self.reply(id, replies::bye());
+                self.close(id, CloseMode::Flush, CloseReason::Quit, now);
+            }
+        }
+    }
+
+    /// R-REG-2, R-REG-3, R-NICK-2.
+    fn register(&mut self, id: ConnId, nick: Nick, now: Instant) {
+        if self.room.holds(&nick) {
+            return self.reply_error(id, replies::nick_in_use(nick.as_str()));
+        }
+        let join = ServerMessage::Join(nick.clone()).to_bytes();
+        let welcome = ServerMessage::Welcome(nick.clone());
+        let member = self.room.join(id, nick);
+        self.conns[id.index()].phase = Phase::Registered { member };
+        // WELCOME and the list leave as one chunk, so nothing can come between them (R-LIST-1).
+        let list = self.user_list(Some(welcome));
+        self.reply(id, list);
+        self.broadcast(join, Some(id));
+        self.timers.schedule(now + self.config.idle_timeout, id, TimerKind::Idle);
+    }
+
+    /// A user list of the room as it is now (R-LIST-2, R-ORDER-4), optionally after a first line.
+    fn user_list(&self, first: Option<ServerMessage>) -> Bytes {
+        let mut out = BytesMut::with_capacity(64 + self.room.len() * 12);
+        if let Some(first) = first {
+            first.encode(&mut out);
+        }
+        encode_user_list(self.room.members().iter().map(|m| &m.nick), self.limits, &mut out);
+        out.freeze()
+    }
+
+    // ---------- output ----------
+
+    /// Queues a reply to one connection, enforcing *Q* (R-LIMIT-3).
+    fn reply(&mut self, id: ConnId, bytes: Bytes) {
+        let q = self.config.max_queue;
+        deliver(&mut self.conns, &mut self.woken, &mut self.slow, q, id, bytes);
+    }
+
+    fn reply_error(&mut self, id: ConnId, bytes: Bytes) {
+        self.stats.errors_sent += 1;
+        self.reply(id, bytes);
+    }
+
+    /// Queues `bytes` to every member except `except` (R-ORDER-1: one call = one point in the
+    /// global order).
+    fn broadcast(&mut self, bytes: Bytes, except: Option<ConnId>) {
+        let q = self.config.max_queue;
+        for member in self.room.members() {
+            if Some(member.conn) != except {
+                deliver(&mut self.conns, &mut self.woken, &mut self.slow, q, member.conn, bytes.clone());
+            }
+        }
+    }
+
+    /// Disconnects the slow consumers found while queuing (R-LIMIT-3). Each one's LEAVE is a
+    /// broadcast that may find more; the loop ends because each connection is kicked once.
+    fn flush_slow(&mut self, now: Instant) {
+        while let Some(id) = self.slow.pop() {
+            let Some(conn) = self.get_mut(id) else { continue };
+            if conn.is_closing() {
+                continue;
+            }
+            conn.outbox.clear();
+            self.depart(id, LeaveCause::Slow, None);
+            let conn = &mut self.conns[id.index()];
+            // The discarded queue made room: these two lines may pass Q by their own length.
+            conn.outbox.push(replies::slow_consumer(self.config.max_queue));
+            conn.outbox.push(replies::bye());
+            self.close(id, CloseMode::Abandon, CloseReason::SlowConsumer, now);
+        }
+    }
+
+    // ---------- leaving ----------
+
+    /// Takes a registered client out of the room and tells the others (R-LEAVE-2). No effect on a
+    /// connection that is not registered.
+    fn depart(&mut self, id: ConnId, cause: LeaveCause, reason: Option<Text>) {
+        let Some(member) = self.conns[id.index()].member() else { return };
+        let (left, moved) = self.room.leave(member);
+        if let Some(moved) = moved {
+            self.conns[moved.index()].phase = Phase::Registered { member };
+        }
+        self.conns[id.index()].phase = Phase::Connected;
+        self.broadcast(ServerMessage::Leave { nick: left.nick, cause, reason }.to_bytes(), None);
+    }
+
+    /// The core is done with `id`; the adapter closes it as `mode` says.
+    fn close(&mut self, id: ConnId, mode: CloseMode, reason: CloseReason, now: Instant) {
+        let conn = &mut self.conns[id.index()];
+        debug_assert!(conn.member().is_none(), "close a member without LEAVE");
+        conn.phase = Phase::Closing(mode);
+        conn.framer = LineFramer::default();
+        conn.held_input = Vec::new();
+        conn.held_until = None;
+        self.stats.record_close(reason);
+        if mode == CloseMode::Flush {
+            self.timers.schedule(now + self.config.shutdown_grace, id, TimerKind::CloseGrace);
+        }
+        wake(&mut self.conns, &mut self.woken, id);
+    }
+
+    /// A fatal ERROR (R-ERR-2): the error, `BYE`, LEAVE for a member, close.
+    fn fail(&mut self, id: ConnId, error: Bytes, cause: LeaveCause, reason: CloseReason, now: Instant) {
+        self.depart(id, cause, None);
+        self.reply(id, error);
+        self.reply(id, replies::bye());
+        self.close(id, CloseMode::Flush, reason, now);
+    }
+
+    // ---------- time ----------
+
+    fn fire(&mut self, id: ConnId, kind: TimerKind, now: Instant) {
+        let conn = &mut self.conns[id.index()];
+        if conn.is_closing() && kind != TimerKind::CloseGrace {
+            return;
+        }
+        match kind {
+            TimerKind::Register => {
+                if conn.phase == Phase::Connected {
+                    let error = replies::timeout(kind, self.config.register_timeout);
+                    self.fail(id, error, LeaveCause::Timeout, CloseReason::RegisterTimeout, now); // R-TIME-1
+                }
+            }
+            TimerKind::Line => match conn.partial_since {
+                Some(_) if conn.held_until.is_some() => {
+                    // Held back by flood control, the line may well be complete: look again later.
+                    self.timers.schedule(now + self.config.line_timeout, id, TimerKind::Line);
+                }
+                Some(since) if since + self.config.line_timeout <= now => {
+                    let error = replies::timeout(kind, self.config.line_timeout);
+                    self.fail(id, error, LeaveCause::Timeout, CloseReason::LineTimeout, now); // R-TIME-2
+                }
+                _ => {} // finished in time; a newer partial line has its own deadline
+            },
+            TimerKind::Idle => {
+                if conn.member().is_none() || conn.ping_sent_at.is_some() {
+                    return; // not a member, or the PingReply deadline will re-arm this one
+                }
+                let due = conn.last_line_at + self.config.idle_timeout;
+                if due > now {
+                    self.timers.schedule(due, id, TimerKind::Idle);
+                    return;
+                }
+                conn.ping_sent_at = Some(now);
+                self.idle_pings += 1;
+                let token = Token::new(&format!("idle-{}", self.idle_pings)).expect("a short ASCII token");
+                self.timers.schedule(now + self.config.ping_timeout, id, TimerKind::PingReply);
+                self.reply(id, ServerMessage::Ping(token).to_bytes()); // R-TIME-3
+            }
+            TimerKind::PingReply => {
+                if conn.member().is_none() {
+                    return;
+                }
+                match conn.ping_sent_at {
+                    Some(sent) if sent + self.config.ping_timeout <= now => {
+                        let error = replies::timeout(kind, self.config.ping_timeout);
+                        self.fail(id, error, LeaveCause::Timeout, CloseReason::PingTimeout, now); // R-TIME-5
+                    }
+                    Some(_) => {}
+                    None => {
+                        let due = conn.last_line_at + self.config.idle_timeout;
+                        self.timers.schedule(due, id, TimerKind::Idle);
+                    }
+                }
+            }
+            TimerKind::FloodResume => {
+                if conn.held_until.is_some_and(|until| until <= now) {
+                    conn.held_until = None;
+                    let held = mem::take(&mut conn.held_input);
+                    wake(&mut self.conns, &mut self.woken, id);
+                    self.process_input(id, &held, now);
+                }
+            }
+            TimerKind::CloseGrace => {
+                if conn.phase == Phase::Closing(CloseMode::Flush) {
+                    conn.phase = Phase::Closing(CloseMode::Abandon); // R-SHUT-2
+                    wake(&mut self.conns, &mut self.woken, id);
+                }
+            }
+        }
+    }
+
+    // ---------- lookup and checks ----------
+
+    fn get(&self, id: ConnId) -> Option<&Connection> {
+        self.conns.get(id.index()).filter(|c| c.generation == id.generation)
+    }
+
+    fn get_mut(&mut self, id: ConnId) -> Option<&mut Connection> {
+        self.conns.get_mut(id.index()).filter(|c| c.generation == id.generation)
+    }
+
+    /// Checks the invariants SPEC.md's guarantees rest on; for tests and fuzzing.
+    ///
+    /// Nicks are unique under folding and indexed consistently; every member is a registered
+    /// connection at the position the room has for it; every open connection's queued output is
+    /// within *Q* and its input within *L* + 1 (plus one read while flood control holds it); the
+    /// connection counts match.
+    pub fn check_invariants(&self) -> Result<(), String> {
+        self.room.check()?;
+        for (pos, m) in self.room.members().iter().enumerate() {
+            let conn = self.get(m.conn).ok_or_else(|| format!("member {} has no connection", m.nick))?;
+            if conn.member() != Some(pos) {
+                return Err(format!("member {} at {pos} but its connection says {:?}", m.nick, conn.phase));
+            }
+        }
+        let mut admitted = 0;
+        let mut per_address: HashMap<IpAddr, usize> = HashMap::new();
+        for (_, conn) in &self.conns {
+            if conn.member().is_some_and(|pos| pos >= self.room.len()) {
+                return Err(format!("connection says member {:?} past the room's end", conn.phase));
+            }
+            if conn.outbox.is_empty() && conn.outbox.capacity_bytes() != 0 {
+                return Err("an empty output queue holds memory".into());
+            }
+            if !conn.is_closing() && conn.outbox.len() > self.config.max_queue {
+                return Err(format!("{} bytes queued, more than Q = {}", conn.outbox.len(), self.config.max_queue));
+            }
+            if conn.framer.buffered_len() > self.limits.max_line() + 1 {
+                return Err(format!("framer holds {} bytes", conn.framer.buffered_len()));
+            }
+            if conn.held_input.len() > MAX_READ {
+                return Err(format!("{} bytes held by flood control", conn.held_input.len()));
+            }
+            if conn.admitted {
+                admitted += 1;
+                *per_address.entry(conn.peer).or_insert(0) += 1;
+            }
+        }
+        if admitted != self.admitted || per_address != self.per_address {
+            return Err(format!("{admitted} admitted connections, counted {}", self.admitted));
+        }
+        if self.admitted > self.config.max_clients {
+            return Err(format!("{} admitted, more than M = {}", self.admitted, self.config.max_clients));
+        }
+        Ok(())
+    }
+
+    /// Bytes queued for `id` (for tests and memory accounting).
+    pub fn queued_len(&self, id: ConnId) -> usize {
+        self.get(id).map_or(0, |c| c.outbox.len())
+    }
+
+    /// How long `T_idle` + `T_ping` are, for adapters that report them.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+}
+
+/// Queues `bytes` for `id` unless that would pass *Q*; then marks it a slow consumer instead.
+/// A free function so a broadcast can call it while it walks the room.
+fn deliver(
+    conns: &mut Slab<Connection>,
+    woken: &mut Vec<ConnId>,
+    slow: &mut Vec<ConnId>,
+    q: usize,
+    id: ConnId,
+    bytes: Bytes,
+) {
+    let Some(conn) = conns.get_mut(id.index()).filter(|c| c.generation == id.generation) else { return };
+    if conn.is_closing() || conn.slow {
+        return;
+    }
+    if conn.outbox.len() + bytes.len() > q {
+        conn.slow = true;
+        slow.push(id);
+        return;
+    }
+    conn.outbox.push(bytes);
+    if !conn.woken {
+        conn.woken = true;
+        woken.push(id);
+    }
+}
+
+fn wake(conns: &mut Slab<Connection>, woken: &mut Vec<ConnId>, id: ConnId) {
+    let conn = &mut conns[id.index()];
+    if !conn.woken {
+        conn.woken = true;
+        woken.push(id);
+    }
+}
+
+/// The `ERROR` for a line the parser refused (SPEC.md §3.1).
+fn parse_error_reply(line: &str, error: ParseError) -> Bytes {
+    let word = line.split(' ').next().unwrap_or(line);
+    match error.kind {
+        ParseErrorKind::ControlCharacter => replies::control_character(error.offset),
+        ParseErrorKind::UnknownCommand => replies::unknown_command(word),
+        ParseErrorKind::BadArguments => replies::bad_arguments(word),
+        ParseErrorKind::InvalidNick => replies::invalid_nick(),
+        ParseErrorKind::EmptyText => replies::empty_message(),
+        ParseErrorKind::TextTooLong { max } => replies::text_too_long(max),
+    }
+}

@@ -1,0 +1,59 @@
+//! The accept loop: every accepted socket gets `TCP_NODELAY`, an id from the core and a task.
+//!
+//! Accept errors never stop the server. Errors about one connection (it was reset before we took
+//! it) are skipped; errors about the server's resources (out of file descriptors, out of memory)
+//! are logged and retried with exponential backoff, so the loop neither spins nor gives up.
+
+use std::io;
+use std::rc::Rc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+use tracing::{debug, warn};
+
+use super::{Shared, connection, now};
+
+const FIRST_BACKOFF: Duration = Duration::from_millis(5);
+const MAX_BACKOFF: Duration = Duration::from_secs(1);
+
+pub(super) async fn run(shared: Rc<Shared>, listener: TcpListener) {
+    let mut backoff = FIRST_BACKOFF;
+    loop {
+        match listener.accept().await {
+            Ok((stream, peer)) => {
+                backoff = FIRST_BACKOFF;
+                // Chat lines are small: without NODELAY, Nagle and delayed ACKs add up to 40 ms.
+                if let Err(error) = stream.set_nodelay(true) {
+                    debug!(%peer, %error, "TCP_NODELAY failed");
+                }
+                let id = shared.core.borrow_mut().connect(peer.ip(), now());
+                let wake = Rc::new(Notify::new());
+                {
+                    let mut wakers = shared.wakers.borrow_mut();
+                    if wakers.len() <= id.index() {
+                        wakers.resize(id.index() + 1, None);
+                    }
+                    wakers[id.index()] = Some(wake.clone());
+                }
+                shared.live.set(shared.live.get() + 1);
+                debug!(conn = id.index(), %peer, "accepted");
+                tokio::task::spawn_local(connection::run(shared.clone(), id, stream, wake));
+                shared.dispatch();
+            }
+            Err(error) if is_about_one_connection(&error) => debug!(%error, "accept: connection gone"),
+            Err(error) => {
+                warn!(%error, retry_in = ?backoff, "accept failed; retrying");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+            }
+        }
+    }
+}
+
+fn is_about_one_connection(error: &io::Error) -> bool {
+    matches!(
+        error.kind(),
+        io::ErrorKind::ConnectionAborted | io::ErrorKind::ConnectionReset | io::ErrorKind::Interrupted
+    )
+}

@@ -1,0 +1,213 @@
+//! The Tokio adapter: real sockets and real time for the sans-IO [`crate::core::Server`].
+//!
+//! Everything runs on one thread (a current-thread runtime and a `LocalSet`), and the core sits in
+//! an `Rc<RefCell<…>>` shared by the tasks:
+//!
+//! - `listener` accepts connections (with backoff on errors such as running out of descriptors)
+//!   and spawns one `connection` task per socket;
+//! - each `connection` task reads into one buffer shared by all of them, hands the bytes to the
+//!   core, and writes the core's queued output with vectored writes;
+//! - the `clock` task calls the core when its next deadline comes.
+//!
+//! *Why one thread:* SPEC.md's single global order (R-ORDER-1) becomes the order in which the core
+//! is called, with no lock and no channel hop per delivery. A chat server's work is copying bytes
+//! to sockets; one core does that fast, and it leaves the machine's other cores to the clients.
+//! *Why a task per connection and not a queue per connection:* the core holds each connection's
+//! output; a task only waits for its socket, so an idle connection costs a small future and no
+//! buffers.
+
+mod clock;
+mod connection;
+mod listener;
+
+use std::cell::{Cell, RefCell};
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+use tracing::info;
+
+use crate::config::Config;
+use crate::core::{ConnId, MAX_READ, Server};
+
+/// What the tasks share. Only one task runs at a time, so the `RefCell`s are never contended; no
+/// borrow is held across an `.await`.
+struct Shared {
+    core: RefCell<Server>,
+    /// One wake-up per live connection task, indexed by [`ConnId::index`].
+    wakers: RefCell<Vec<Option<Rc<Notify>>>>,
+    /// The buffer every connection reads into: the core copies only incomplete lines out of it.
+    read_buf: RefCell<Box<[u8]>>,
+    /// Scratch list for [`Server::take_woken`], kept to avoid an allocation per call.
+    woken: RefCell<Vec<ConnId>>,
+    /// The deadline the clock task sleeps until; a new earlier one wakes it.
+    clock_target: Cell<Option<Instant>>,
+    clock_wake: Notify,
+    /// Live connection tasks, and a signal when the last one ends.
+    live: Cell<usize>,
+    all_closed: Notify,
+    /// When the connection totals were last logged, and when they are due again.
+    totals_logged_at: Cell<Option<Instant>>,
+    totals_due: Cell<Option<Instant>>,
+}
+
+/// Connection totals (why connections closed) are logged at most this often, so that an attack
+/// that opens and closes thousands of connections cannot flood the log.
+const TOTALS_EVERY: Duration = Duration::from_secs(60);
+
+impl Shared {
+    fn new(core: Server) -> Rc<Shared> {
+        Rc::new(Shared {
+            core: RefCell::new(core),
+            wakers: RefCell::new(Vec::new()),
+            read_buf: RefCell::new(vec![0; MAX_READ].into_boxed_slice()),
+            woken: RefCell::new(Vec::new()),
+            clock_target: Cell::new(None),
+            clock_wake: Notify::new(),
+            live: Cell::new(0),
+            all_closed: Notify::new(),
+            totals_logged_at: Cell::new(None),
+            totals_due: Cell::new(None),
+        })
+    }
+
+    /// After every call into the core: wake the connections it named, and the clock if the core
+    /// now has an earlier deadline.
+    fn dispatch(&self) {
+        let mut woken = self.woken.borrow_mut();
+        let next = {
+            let mut core = self.core.borrow_mut();
+            core.take_woken(&mut woken);
+            core.next_deadline()
+        };
+        let wakers = self.wakers.borrow();
+        for id in woken.drain(..) {
+            if let Some(Some(waker)) = wakers.get(id.index()) {
+                waker.notify_one();
+            }
+        }
+        if next.is_some_and(|next| self.clock_target.get().is_none_or(|target| next < target)) {
+            self.clock_wake.notify_one();
+        }
+    }
+}
+
+impl Shared {
+    /// A connection closed: log the totals now, or once the rate bound allows.
+    fn note_close(&self) {
+        if self.totals_due.get().is_some() {
+            return;
+        }
+        let now = now();
+        match self.totals_logged_at.get() {
+            Some(at) if now < at + TOTALS_EVERY => {
+                self.totals_due.set(Some(at + TOTALS_EVERY));
+                self.clock_wake.notify_one();
+            }
+            _ => self.log_totals(now),
+        }
+    }
+
+    fn log_totals(&self, now: Instant) {
+        self.totals_due.set(None);
+        self.totals_logged_at.set(Some(now));
+        info!(stats = %self.core.borrow().stats(), "connection totals");
+    }
+}
+
+/// The time as the core sees it. Tokio's clock, so tests can pause and advance it.
+fn now() -> Instant {
+    tokio::time::Instant::now().into_std()
+}
+
+/// Serves on `listener` until `stop` completes, then shuts down gracefully (SPEC.md §14): every
+/// client gets `ERROR SHUTTING_DOWN` and `BYE`, and the function returns once all connections
+/// are closed or the grace period is over. Must run inside a [`tokio::task::LocalSet`].
+pub async fn serve(config: &Config, listener: TcpListener, stop: impl Future<Output = ()>) -> io::Result<()> {
+    let core = Server::new(config).map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+    let grace = config.shutdown_grace;
+    let shared = Shared::new(core);
+    let clock = tokio::task::spawn_local(clock::run(shared.clone()));
+    tokio::select! {
+        () = listener::run(shared.clone(), listener) => {}
+        () = stop => {}
+    }
+    info!(connections = shared.live.get(), "shutting down");
+    shared.core.borrow_mut().shutdown(now());
+    shared.dispatch();
+    // The core abandons what is still unwritten after the grace period (R-SHUT-2); the extra
+    // second only covers the tasks' last turn.
+    let all_closed = async {
+        while shared.live.get() > 0 {
+            shared.all_closed.notified().await;
+        }
+    };
+    if tokio::time::timeout(grace + Duration::from_secs(1), all_closed).await.is_err() {
+        tracing::warn!(connections = shared.live.get(), "connections still open after the grace period; dropping them");
+    }
+    clock.abort();
+    info!(stats = %shared.core.borrow().stats(), "stopped");
+    Ok(())
+}
+
+/// A server running on its own thread, for tests and embedding. Dropping it shuts it down.
+pub struct ServerHandle {
+    local_addr: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<io::Result<()>>>,
+}
+
+/// Starts a server on a thread of its own and returns once it is listening on
+/// `config.listen` (port 0 picks a free port; see [`ServerHandle::local_addr`]).
+pub fn spawn(config: Config) -> io::Result<ServerHandle> {
+    config.validate().map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+    let listener = std::net::TcpListener::bind(config.listen)?;
+    listener.set_nonblocking(true)?;
+    let local_addr = listener.local_addr()?;
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let thread = std::thread::Builder::new().name("minichat-server".into()).spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        let local = tokio::task::LocalSet::new();
+        local.block_on(&runtime, async move {
+            let listener = TcpListener::from_std(listener)?;
+            serve(&config, listener, async {
+                let _ = stop_rx.await;
+            })
+            .await
+        })
+    })?;
+    Ok(ServerHandle { local_addr, stop: Some(stop_tx), thread: Some(thread) })
+}
+
+impl ServerHandle {
+    /// The address the server listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Shuts the server down gracefully and waits until it has stopped.
+    pub fn shutdown(mut self) -> io::Result<()> {
+        self.stop_and_join()
+    }
+
+    fn stop_and_join(&mut self) -> io::Result<()> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        match self.thread.take().map(std::thread::JoinHandle::join) {
+            Some(Ok(result)) => result,
+            Some(Err(_)) => Err(io::Error::other("the server thread panicked")),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for ServerHandle {
+    fn drop(&mut self) {
+        let _ = self.stop_and_join();
+    }
+}
