@@ -23,11 +23,21 @@ pub enum FrameError {
     InvalidUtf8 { offset: usize },
 }
 
+impl FrameError {
+    /// The `ERROR` code a server answers with (SPEC.md §3.1 step 1).
+    pub fn error_code(self) -> crate::ErrorCode {
+        match self {
+            FrameError::LineTooLong { .. } => crate::ErrorCode::LineTooLong,
+            FrameError::InvalidUtf8 { .. } => crate::ErrorCode::InvalidUtf8,
+        }
+    }
+}
+
 /// An incremental, bounded LF/CR LF line framer.
 ///
 /// Feed it with [`LineFramer::next_line`] in a loop until it returns `None`; the input slice is
 /// advanced past everything consumed, and a trailing incomplete line is kept for the next chunk.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct LineFramer {
     max_line: usize,
     /// The start of an incomplete line, at most `max_line + 1` bytes (content plus a possible CR).
@@ -41,7 +51,7 @@ pub struct LineFramer {
 impl LineFramer {
     /// A framer for lines of at most `limits.max_line()` bytes of content.
     pub fn new(limits: Limits) -> LineFramer {
-        LineFramer { max_line: limits.max_line(), ..LineFramer::default() }
+        LineFramer { max_line: limits.max_line(), partial: Vec::new(), partial_handed_out: false, discarding: false }
     }
 
     /// Takes the next line out of `input`, advancing it past what was consumed.
@@ -78,7 +88,7 @@ impl LineFramer {
                     self.partial = Vec::new();
                     return Some(Err(FrameError::LineTooLong { max: self.max_line }));
                 }
-                self.partial.extend_from_slice(head);
+                self.append(head);
                 self.partial_handed_out = true;
                 &self.partial
             };
@@ -105,8 +115,20 @@ impl LineFramer {
             self.discarding = true;
             return Some(Err(FrameError::LineTooLong { max: self.max_line }));
         }
-        self.partial.extend_from_slice(rest);
+        self.append(rest);
         None
+    }
+
+    /// Appends to the incomplete line, growing the buffer by doubling but never past L + 1 bytes,
+    /// so the allocation, not only the length, stays within R-TRANS-6's bound. Callers have
+    /// checked that the result fits.
+    fn append(&mut self, bytes: &[u8]) {
+        let needed = self.partial.len() + bytes.len();
+        if needed > self.partial.capacity() {
+            let target = (self.partial.capacity() * 2).clamp(needed, (self.max_line + 1).max(needed));
+            self.partial.reserve_exact(target - self.partial.len());
+        }
+        self.partial.extend_from_slice(bytes);
     }
 
     /// Whether a line has been started and not finished (bytes held, or an overlong line being
@@ -123,6 +145,14 @@ impl LineFramer {
     /// The heap capacity the framer holds, for memory accounting: 0 when no line is pending.
     pub fn capacity(&self) -> usize {
         self.partial.capacity()
+    }
+}
+
+/// A framer for the default line limit, *L* = 1024. (A derived `Default` would have *L* = 0 and
+/// refuse every non-empty line.)
+impl Default for LineFramer {
+    fn default() -> LineFramer {
+        LineFramer::new(Limits::DEFAULT)
     }
 }
 

@@ -8,10 +8,9 @@
 //! a server can answer with [`ParseErrorKind::error_code`] directly. Server lines are parsed
 //! strictly (R-SYN-2): what a conformance suite accepts is exactly the grammar.
 
-use nom::branch::alt;
-use nom::bytes::complete::{tag, take_till, take_while_m_n};
-use nom::character::complete::{char, digit0, satisfy};
-use nom::combinator::{all_consuming, opt, recognize, rest};
+use nom::bytes::complete::{take_till, take_while_m_n};
+use nom::character::complete::{char, satisfy};
+use nom::combinator::{all_consuming, opt, recognize, rest, verify};
 use nom::multi::many1;
 use nom::sequence::preceded;
 use nom::{IResult, Parser};
@@ -103,9 +102,13 @@ fn token(i: &str) -> PResult<'_, Token> {
     take_while_m_n(1, MAX_TOKEN_LEN, |c: char| c.is_ascii() && is_token_byte(c as u8)).map_res(Token::new).parse(i)
 }
 
-/// A decimal count without leading zeros.
+/// A decimal count without leading zeros: `count = "0" / %x31-39 *9DIGIT`, so at most 10 digits.
 fn count(i: &str) -> PResult<'_, usize> {
-    alt((tag("0"), recognize((satisfy(|c| ('1'..='9').contains(&c)), digit0)))).map_res(str::parse::<usize>).parse(i)
+    // Not `recognize((satisfy(..), digit0))`: in nom 8.0.0, `digit0` that consumes the rest of a
+    // `&str` returns a remainder positioned at its start, and `recognize` then yields only the
+    // first digit ("ENDUSERS 30" would read as 3; rust-bakery/nom#1808).
+    let digits = take_while_m_n(1, 10, |c: char| c.is_ascii_digit());
+    verify(digits, |digits: &str| digits == "0" || !digits.starts_with('0')).map_res(str::parse::<usize>).parse(i)
 }
 
 /// The rest of the line as a text (non-empty, not all spaces).
@@ -186,13 +189,18 @@ pub fn parse_client_line(line: &str, limits: Limits) -> Result<ClientMessage, Pa
 /// A client's text argument: `None` when absent, empty or all spaces; an error when too long.
 fn client_text(arg: Option<&str>, at: usize, limits: Limits) -> Result<Option<Text>, ParseError> {
     let Some(arg) = arg else { return Ok(None) };
+    // All spaces is no text at all, whatever its length (R-MSG-2; `quit`: "empty or all-space
+    // means none"), so it is EMPTY_MESSAGE, which §3.1's table lists before TEXT_TOO_LONG.
+    if arg.bytes().all(|b| b == b' ') {
+        return Ok(None);
+    }
     if arg.len() > limits.max_text() {
         return Err(error(ParseErrorKind::TextTooLong { max: limits.max_text() }, at + limits.max_text()));
     }
     match Text::new(arg) {
         Ok(text) => Ok(Some(text)),
         Err(TextError::Empty) => Ok(None),
-        // Controls were refused for the whole line already, and the length checked above.
+        // Controls were refused for the whole line already, and emptiness and length checked above.
         Err(TextError::ControlCharacter { offset, .. }) => Err(error(ParseErrorKind::ControlCharacter, at + offset)),
         Err(TextError::TooLong { max, .. }) => Err(error(ParseErrorKind::TextTooLong { max }, at + max)),
     }
