@@ -24,6 +24,8 @@ mod text;
 mod token;
 mod user_list;
 
+pub mod podsixnet;
+
 pub use client_message::ClientMessage;
 pub use error_code::ErrorCode;
 pub use framer::{FrameError, LineFramer};

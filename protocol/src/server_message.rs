@@ -26,7 +26,7 @@ pub enum ServerMessage {
     /// `USERS <nick>…`: one line of a user list (R-LIST-1).
     Users(NickList),
     /// `ENDUSERS <count>`: the end of a user list and how many nicks it held (R-LIST-2).
-    EndUsers(usize),
+    EndUsers(#[cfg_attr(feature = "arbitrary", arbitrary(with = arbitrary_count))] usize),
     /// `JOIN <nick>`: someone joined (R-REG-3).
     Join(Nick),
     /// `MSG <nick> <text>`: someone said something (R-MSG-1).
@@ -101,6 +101,13 @@ impl ServerMessage {
             text,
         }
     }
+}
+
+/// A `count` the grammar allows: at most ten digits (SPEC.md §3), where a plain `usize` may have 20.
+#[cfg(feature = "arbitrary")]
+fn arbitrary_count(u: &mut arbitrary::Unstructured<'_>) -> arbitrary::Result<usize> {
+    let count: u64 = u.int_in_range(0..=9_999_999_999)?;
+    Ok(usize::try_from(count).unwrap_or(usize::MAX))
 }
 
 /// The line's content (no terminator).

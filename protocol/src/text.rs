@@ -109,6 +109,8 @@ impl<'a> arbitrary::Arbitrary<'a> for Text {
             s.pop();
         }
         if s.bytes().all(|b| b == b' ') {
+            // All spaces is no text: make room for one visible character within the limit.
+            s.truncate(max - 1);
             s.push('x');
         }
         Ok(Text(s.into_boxed_str()))
