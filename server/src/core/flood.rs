@@ -62,8 +62,10 @@ impl FloodGate {
             self.warned = true;
             return Admission::Later { until: allowed_at, warn };
         }
-        if start == now {
-            // The budget was whole: the client has caught up, so a later delay is a new episode.
+        if self.tat.is_none_or(|tat| tat < now) {
+            // The budget was whole before this line: the client has caught up, so a later delay
+            // is a new episode. (Not `tat == now`: that is a delayed line let through exactly
+            // on time, still inside the episode — with a burst of 1, every delayed line.)
             self.warned = false;
         }
         self.tat = Some(start + interval);
@@ -106,6 +108,17 @@ mod tests {
         let later = t0 + Duration::from_secs(5);
         assert_eq!(gate.admit(policy, later), Admission::Now);
         assert!(matches!(gate.admit(policy, later), Admission::Later { warn: true, .. }));
+    }
+
+    #[test]
+    fn with_a_burst_of_one_lines_let_through_on_time_stay_in_the_episode() {
+        let policy = FloodPolicy::new(1, 1);
+        let t0 = Instant::now();
+        let mut gate = FloodGate::new();
+        assert_eq!(gate.admit(policy, t0), Admission::Now);
+        let Admission::Later { until, warn: true } = gate.admit(policy, t0) else { panic!("not delayed") };
+        assert_eq!(gate.admit(policy, until), Admission::Now);
+        assert!(matches!(gate.admit(policy, until), Admission::Later { warn: false, .. }), "one notice per episode");
     }
 
     #[test]

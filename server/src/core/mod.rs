@@ -34,6 +34,9 @@ mod room;
 mod stats;
 mod timers;
 
+#[cfg(test)]
+mod tests;
+
 use std::collections::HashMap;
 use std::mem;
 use std::net::IpAddr;
@@ -288,8 +291,8 @@ impl Server {
             let conn = &mut self.conns[id.index()];
             // Dropping the membership without LEAVE is what R-SHUT-1 asks for.
             conn.phase = Phase::Connected;
-            self.reply(id, replies::shutting_down());
-            self.reply(id, replies::bye());
+            self.reply_closing(id, replies::shutting_down());
+            self.reply_closing(id, replies::bye());
             self.close(id, CloseMode::Flush, CloseReason::Shutdown, now);
         }
     }
@@ -325,6 +328,7 @@ impl Server {
 
     /// Frames and handles `input`, stopping where flood control says to wait.
     fn process_input(&mut self, id: ConnId, mut input: &[u8], now: Instant) {
+        let received = input;
         let mut framer = mem::take(&mut self.conns[id.index()].framer);
         while !input.is_empty() {
             // One line of budget per complete line (R-LIMIT-5). Checked before framing the
@@ -351,9 +355,12 @@ impl Server {
             }
         }
         let conn = &mut self.conns[id.index()];
+        // A line ended in what was framed (an LF, even one that ended a discarded overlong
+        // line): a partial line left now started in this input, so its clock starts now (R-TIME-2).
+        let line_ended = memchr(b'\n', &received[..received.len() - input.len()]).is_some();
         if !framer.has_partial_line() {
             conn.partial_since = None;
-        } else if conn.partial_since.is_none() {
+        } else if conn.partial_since.is_none() || line_ended {
             conn.partial_since = Some(now);
             self.timers.schedule(now + self.config.line_timeout, id, TimerKind::Line);
         }
@@ -386,7 +393,11 @@ impl Server {
     fn activity(&mut self, id: ConnId, now: Instant) {
         let conn = &mut self.conns[id.index()];
         conn.last_line_at = now;
-        conn.ping_sent_at = None;
+        if conn.ping_sent_at.take().is_some() {
+            // The idle timer is not armed while a PING is out; the next PING is due T_idle
+            // after this line (R-TIME-3), which may be before the PING's own deadline.
+            self.timers.schedule(now + self.config.idle_timeout, id, TimerKind::Idle);
+        }
     }
 
     /// R-STATE-1's table.
@@ -413,7 +424,7 @@ impl Server {
             (ClientMessage::Quit(reason), _) => {
                 // R-QUIT-1 / R-QUIT-2: LEAVE to the others at this point, then BYE.
                 self.depart(id, LeaveCause::Quit, reason);
-                self.reply(id, replies::bye());
+                self.reply_closing(id, replies::bye());
                 self.close(id, CloseMode::Flush, CloseReason::Quit, now);
             }
         }
@@ -453,6 +464,16 @@ impl Server {
         deliver(&mut self.conns, &mut self.woken, &mut self.slow, q, id, bytes);
     }
 
+    /// Queues a line that ends the connection (a fatal `ERROR`, `BYE`) whatever is queued
+    /// before it. SPEC.md promises these lines (R-QUIT-1, R-TIME-1/2/5, R-SHUT-1, R-ERR-2); going
+    /// through *Q* would silently drop them for a client whose queue is nearly full. The
+    /// connection is closing, so they are the last bytes it ever holds: at most *Q* plus two
+    /// short lines (R-LIMIT-4), as for a slow consumer's own notice.
+    fn reply_closing(&mut self, id: ConnId, bytes: Bytes) {
+        self.conns[id.index()].outbox.push(bytes);
+        wake(&mut self.conns, &mut self.woken, id);
+    }
+
     fn reply_error(&mut self, id: ConnId, bytes: Bytes) {
         self.stats.errors_sent += 1;
         self.reply(id, bytes);
@@ -477,7 +498,7 @@ impl Server {
             if conn.is_closing() {
                 continue;
             }
-            conn.outbox.clear();
+            conn.outbox.discard_unstarted();
             self.depart(id, LeaveCause::Slow, None);
             let conn = &mut self.conns[id.index()];
             // The discarded queue made room: these two lines may pass Q by their own length.
@@ -519,8 +540,8 @@ impl Server {
     /// A fatal ERROR (R-ERR-2): the error, `BYE`, LEAVE for a member, close.
     fn fail(&mut self, id: ConnId, error: Bytes, cause: LeaveCause, reason: CloseReason, now: Instant) {
         self.depart(id, cause, None);
-        self.reply(id, error);
-        self.reply(id, replies::bye());
+        self.reply_closing(id, error);
+        self.reply_closing(id, replies::bye());
         self.close(id, CloseMode::Flush, reason, now);
     }
 
@@ -551,7 +572,7 @@ impl Server {
             },
             TimerKind::Idle => {
                 if conn.member().is_none() || conn.ping_sent_at.is_some() {
-                    return; // not a member, or the PingReply deadline will re-arm this one
+                    return; // not a member, or a PING is out: the line answering it re-arms this
                 }
                 let due = conn.last_line_at + self.config.idle_timeout;
                 if due > now {
@@ -573,11 +594,9 @@ impl Server {
                         let error = replies::timeout(kind, self.config.ping_timeout);
                         self.fail(id, error, LeaveCause::Timeout, CloseReason::PingTimeout, now); // R-TIME-5
                     }
-                    Some(_) => {}
-                    None => {
-                        let due = conn.last_line_at + self.config.idle_timeout;
-                        self.timers.schedule(due, id, TimerKind::Idle);
-                    }
+                    // A newer PING is out, or this one was answered and `activity` re-armed
+                    // the idle timer.
+                    _ => {}
                 }
             }
             TimerKind::FloodResume => {

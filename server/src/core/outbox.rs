@@ -14,6 +14,8 @@ use bytes::{Buf, Bytes};
 pub struct Outbox {
     chunks: VecDeque<Bytes>,
     len: usize,
+    /// The bytes written so far end inside a line: the front chunk's first line is half sent.
+    mid_line: bool,
 }
 
 impl Outbox {
@@ -48,7 +50,9 @@ impl Outbox {
             if front.len() <= n {
                 n -= front.len();
                 self.chunks.pop_front();
+                self.mid_line = false;
             } else {
+                self.mid_line = front[n - 1] != b'\n';
                 front.advance(n);
                 n = 0;
             }
@@ -62,6 +66,24 @@ impl Outbox {
     pub fn clear(&mut self) {
         self.chunks = VecDeque::new();
         self.len = 0;
+        self.mid_line = false;
+    }
+
+    /// Drops every line not yet started, but keeps the rest of a line whose start is already
+    /// written: discarding it would glue that start to whatever is sent next, and the client would
+    /// read one garbled line. What stays is at most one line (*L* + 1 bytes).
+    pub fn discard_unstarted(&mut self) {
+        let rest = match self.chunks.front() {
+            Some(front) if self.mid_line => {
+                front.slice(..memchr::memchr(b'\n', front).map_or(front.len(), |lf| lf + 1))
+            }
+            _ => Bytes::new(),
+        };
+        self.clear();
+        if !rest.is_empty() {
+            self.push(rest);
+            self.mid_line = true;
+        }
     }
 
     /// Heap bytes held by the queue itself (not the shared chunks), for memory accounting.
@@ -86,5 +108,24 @@ mod tests {
         q.consume(4);
         assert!(q.is_empty());
         assert_eq!(q.capacity_bytes(), 0);
+    }
+
+    #[test]
+    fn discarding_keeps_the_rest_of_a_half_written_line_and_nothing_else() {
+        let mut q = Outbox::default();
+        q.push(Bytes::from_static(b"WELCOME a\nUSERS a\n"));
+        q.push(Bytes::from_static(b"ENDUSERS 1\n"));
+        q.consume(3);
+        q.discard_unstarted();
+        assert_eq!(q.chunks().collect::<Vec<_>>(), vec![&b"COME a\n"[..]]);
+        assert_eq!(q.len(), 7);
+        q.consume(7);
+        q.push(Bytes::from_static(b"MSG a hi\n"));
+        q.discard_unstarted();
+        assert!(q.is_empty(), "a line not yet started is discarded whole");
+        q.push(Bytes::from_static(b"WELCOME a\nUSERS a\n"));
+        q.consume(10);
+        q.discard_unstarted();
+        assert!(q.is_empty(), "written up to a line's end, the rest of the chunk is whole lines");
     }
 }
