@@ -106,11 +106,13 @@
 mod decode;
 mod encode;
 mod framer;
+mod profile;
 mod value;
 
 pub use decode::{DecodeError, DecodeErrorKind, MAX_DEPTH, decode};
 pub use encode::{EncodeError, encode, encode_into};
 pub use framer::{DEFAULT_MAX_PAYLOAD, FrameTooLong, Framer, TERMINATOR, UnframeablePayload, frame};
+pub use profile::{NickAction, Rejection, ServerFrame, client_message, client_value, decode_client_payload};
 pub use value::{BigInt, Dict, DictKeyError, Float32Overflow, IntError, MAX_INT_CHARS, Value};
 
 /// rencode's typecodes (PodSixNet's copy, which adds tuples), shared by the encoder and decoder.
