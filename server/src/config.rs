@@ -14,6 +14,8 @@ use minichat_protocol::{Limits, LimitsError, MAX_NICK_LEN};
 pub struct Config {
     /// Where to listen for line-protocol clients.
     pub listen: SocketAddr,
+    /// Where to listen for PodSixNet clients (SPEC.md §16), if anywhere.
+    pub podsixnet: Option<SocketAddr>,
     /// *L*: the longest line content, in bytes (R-TRANS-4).
     pub max_line: usize,
     /// *M*: the most simultaneous connections (R-LIMIT-1).
@@ -43,6 +45,7 @@ impl Default for Config {
     fn default() -> Config {
         Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 7777)),
+            podsixnet: None,
             max_line: minichat_protocol::DEFAULT_MAX_LINE,
             max_clients: 1024,
             max_per_address: 64,

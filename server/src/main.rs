@@ -23,6 +23,11 @@ struct Args {
     #[arg(long, default_value = "127.0.0.1:7777", value_name = "ADDR")]
     listen: SocketAddr,
 
+    /// Also accept PodSixNet programs (SPEC.md §16) on this address, in the same room; off by
+    /// default. PodSixNet's customary port is 31425, e.g. `--podsixnet 127.0.0.1:31425`.
+    #[arg(long, value_name = "ADDR")]
+    podsixnet: Option<SocketAddr>,
+
     /// Longest line, in bytes without its LF (L, announced in HELLO; 128..=65536). Longer lines
     /// get ERROR LINE_TOO_LONG and are discarded; a message text may be L - 64 bytes.
     #[arg(long, default_value_t = 1024, value_name = "BYTES")]
@@ -78,6 +83,7 @@ impl From<Args> for Config {
     fn from(a: Args) -> Config {
         Config {
             listen: a.listen,
+            podsixnet: a.podsixnet,
             max_line: a.max_line,
             max_clients: a.max_clients,
             max_per_address: a.max_per_address,
@@ -105,13 +111,24 @@ fn main() -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().context("starting Tokio")?;
     let local = tokio::task::LocalSet::new();
     local.block_on(&runtime, async {
-        let listener = TcpListener::bind(config.listen).await.with_context(|| {
+        let line = TcpListener::bind(config.listen).await.with_context(|| {
             format!("cannot listen on {}: is another server using it? choose another with --listen", config.listen)
         })?;
-        let addr = listener.local_addr()?;
-        // The one line scripts wait for; logs go to stderr.
-        println!("minichat-server listening on {addr}");
-        minichat_server::net::serve(&config, listener, stop_signal()).await?;
+        let podsixnet = match config.podsixnet {
+            Some(addr) => Some(TcpListener::bind(addr).await.with_context(|| {
+                format!(
+                    "cannot listen on {addr} for PodSixNet: is another server using it? choose another with --podsixnet"
+                )
+            })?),
+            None => None,
+        };
+        // The lines scripts wait for (the first is always printed first); logs go to stderr.
+        println!("minichat-server listening on {}", line.local_addr()?);
+        if let Some(podsixnet) = &podsixnet {
+            println!("minichat-server podsixnet listening on {}", podsixnet.local_addr()?);
+        }
+        let listeners = minichat_server::net::Listeners { line, podsixnet };
+        minichat_server::net::serve(&config, listeners, stop_signal()).await?;
         Ok(())
     })
 }

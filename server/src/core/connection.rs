@@ -4,10 +4,9 @@
 use std::net::IpAddr;
 use std::time::Instant;
 
-use minichat_protocol::LineFramer;
-
 use super::flood::FloodGate;
 use super::outbox::Outbox;
+use super::wire::{Decoder, Profile};
 
 /// SPEC.md §5's states. A registered connection's nick lives in the room, at `member`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -35,7 +34,9 @@ pub struct Connection {
     /// Counted against the connection limits (refused connections are not).
     pub admitted: bool,
     pub phase: Phase,
-    pub framer: LineFramer,
+    /// Lines or PodSixNet frames; fixed for the connection's life.
+    pub profile: Profile,
+    pub decoder: Decoder,
     /// Input received while flood control holds the connection back (at most one read).
     pub held_input: Vec<u8>,
     /// Flood control holds input until then.

@@ -33,6 +33,7 @@ mod replies;
 mod room;
 mod stats;
 mod timers;
+mod wire;
 
 #[cfg(test)]
 mod tests;
@@ -42,12 +43,8 @@ use std::mem;
 use std::net::IpAddr;
 use std::time::Instant;
 
-use bytes::{Bytes, BytesMut};
-use memchr::memchr;
-use minichat_protocol::{
-    ClientMessage, FrameError, LeaveCause, Limits, LineFramer, Nick, ParseError, ParseErrorKind, ServerMessage, Text,
-    Token, encode_user_list, parse_client_line,
-};
+use bytes::Bytes;
+use minichat_protocol::{ClientMessage, LeaveCause, Limits, Nick, ServerMessage, Text, Token};
 use slab::Slab;
 
 use crate::config::{Config, ConfigError};
@@ -55,9 +52,11 @@ use connection::{Connection, Phase};
 use flood::{Admission, FloodGate, FloodPolicy};
 use room::Room;
 use timers::{TimerKind, Timers};
+use wire::{Decoder, Request, RoomEvent};
 
 pub use connection::CloseMode;
 pub use stats::{CloseReason, Stats};
+pub use wire::Profile;
 
 /// The most bytes the adapter passes to one [`Server::receive`] call. It bounds the input the core
 /// holds while flood control delays a connection, and the work one connection gets per turn.
@@ -97,6 +96,8 @@ pub struct Server {
     conns: Slab<Connection>,
     next_generation: u32,
     room: Room,
+    /// Members that speak PodSixNet: room events are encoded for them only when there are any.
+    podsixnet_members: usize,
     admitted: usize,
     per_address: HashMap<IpAddr, usize>,
     timers: Timers,
@@ -119,6 +120,7 @@ impl Server {
             conns: Slab::new(),
             next_generation: 0,
             room: Room::default(),
+            podsixnet_members: 0,
             admitted: 0,
             per_address: HashMap::new(),
             timers: Timers::default(),
@@ -152,9 +154,15 @@ impl Server {
 
     // ---------- events in ----------
 
-    /// A connection from `peer` was accepted. Queues `HELLO`, or refuses it over a limit
-    /// (R-LIMIT-1, R-LIMIT-2): `ERROR` + `BYE`, then close without waiting.
+    /// A line-protocol connection from `peer` was accepted: [`Server::connect_with`] for
+    /// [`Profile::Line`].
     pub fn connect(&mut self, peer: IpAddr, now: Instant) -> ConnId {
+        self.connect_with(Profile::Line, peer, now)
+    }
+
+    /// A connection from `peer` speaking `profile` was accepted. Queues `HELLO`, or refuses it
+    /// over a limit (R-LIMIT-1, R-LIMIT-2): `ERROR` + `BYE`, then close without waiting.
+    pub fn connect_with(&mut self, profile: Profile, peer: IpAddr, now: Instant) -> ConnId {
         self.stats.accepted += 1;
         let generation = self.next_generation;
         self.next_generation = self.next_generation.wrapping_add(1);
@@ -165,7 +173,8 @@ impl Server {
             peer,
             admitted: false,
             phase: Phase::Connected,
-            framer: LineFramer::new(self.limits),
+            profile,
+            decoder: Decoder::new(profile, self.limits),
             held_input: Vec::new(),
             held_until: None,
             outbox: Default::default(),
@@ -197,7 +206,8 @@ impl Server {
                 self.conns[id.index()].admitted = true;
                 self.admitted += 1;
                 *self.per_address.entry(peer).or_insert(0) += 1;
-                self.reply(id, replies::hello(self.limits)); // R-REG-1
+                let greeting = wire::greeting(profile, self.limits);
+                self.reply_bytes(id, greeting); // R-REG-1, R-PSN-6
                 self.timers.schedule(now + self.config.register_timeout, id, TimerKind::Register);
             }
         }
@@ -281,6 +291,7 @@ impl Server {
     pub fn shutdown(&mut self, now: Instant) {
         self.shutting_down = true;
         self.room.clear();
+        self.podsixnet_members = 0;
         let open: Vec<ConnId> = self
             .conns
             .iter()
@@ -329,11 +340,11 @@ impl Server {
     /// Frames and handles `input`, stopping where flood control says to wait.
     fn process_input(&mut self, id: ConnId, mut input: &[u8], now: Instant) {
         let received = input;
-        let mut framer = mem::take(&mut self.conns[id.index()].framer);
+        let mut decoder = mem::take(&mut self.conns[id.index()].decoder);
         while !input.is_empty() {
-            // One line of budget per complete line (R-LIMIT-5). Checked before framing the
-            // line, so a held-back line stays in `input`, unread.
-            if memchr(b'\n', input).is_some() {
+            // One line of budget per complete line or frame (R-LIMIT-5). Checked before framing
+            // it, so a held-back line stays in `input`, unread.
+            if decoder.may_complete(input) {
                 let conn = &mut self.conns[id.index()];
                 if let Admission::Later { until, warn } = conn.flood.admit(self.flood, now) {
                     conn.held_input = input.to_vec();
@@ -346,8 +357,8 @@ impl Server {
                     break;
                 }
             }
-            let Some(item) = framer.next_line(&mut input) else { break };
-            self.handle_line(id, item, now);
+            let Some(request) = decoder.next_request(&mut input, self.limits) else { break };
+            self.handle_request(id, request, now);
             let conn = &self.conns[id.index()];
             if conn.is_closing() || conn.slow {
                 // QUIT, or about to be disconnected: the rest of the input is ignored.
@@ -357,34 +368,28 @@ impl Server {
         let conn = &mut self.conns[id.index()];
         // A line ended in what was framed (an LF, even one that ended a discarded overlong
         // line): a partial line left now started in this input, so its clock starts now (R-TIME-2).
-        let line_ended = memchr(b'\n', &received[..received.len() - input.len()]).is_some();
-        if !framer.has_partial_line() {
+        let line_ended = decoder.ended_within(&received[..received.len() - input.len()]);
+        if !decoder.has_partial() {
             conn.partial_since = None;
         } else if conn.partial_since.is_none() || line_ended {
             conn.partial_since = Some(now);
             self.timers.schedule(now + self.config.line_timeout, id, TimerKind::Line);
         }
-        conn.framer = framer;
+        conn.decoder = decoder;
     }
 
-    fn handle_line(&mut self, id: ConnId, item: Result<&str, FrameError>, now: Instant) {
-        let line = match item {
-            Ok(line) => line,
-            Err(FrameError::LineTooLong { .. }) => return self.reply_error(id, replies::line_too_long(self.limits)),
-            Err(FrameError::InvalidUtf8 { .. }) => {
+    fn handle_request(&mut self, id: ConnId, request: Request, now: Instant) {
+        match request {
+            Request::Message(message) => {
                 self.activity(id, now);
-                return self.reply_error(id, replies::invalid_utf8());
+                self.dispatch(id, message, now);
             }
-        };
-        self.activity(id, now);
-        if line.is_empty() {
-            return; // R-TRANS-9
-        }
-        match parse_client_line(line, self.limits) {
-            Ok(message) => self.dispatch(id, message, now),
-            Err(error) => {
-                let reply = parse_error_reply(line, error);
-                self.reply_error(id, reply);
+            Request::Empty => self.activity(id, now), // R-TRANS-9
+            Request::Refused { error, complete } => {
+                if complete {
+                    self.activity(id, now);
+                }
+                self.reply_error(id, error);
             }
         }
     }
@@ -413,13 +418,13 @@ impl Server {
             (ClientMessage::Msg(text), Some(member)) => {
                 // R-MSG-1: to every member, the sender included.
                 let from = self.room.nick_at(member).clone();
-                self.broadcast(ServerMessage::Msg { from, text }.to_bytes(), None);
+                self.broadcast(&ServerMessage::Msg { from, text }, None);
             }
             (ClientMessage::Users, Some(_)) => {
-                let list = self.user_list(None);
-                self.reply(id, list); // R-LIST-3
+                let list = wire::user_list(self.conns[id.index()].profile, None, self.room.members(), self.limits);
+                self.reply_bytes(id, list); // R-LIST-3
             }
-            (ClientMessage::Ping(token), _) => self.reply(id, ServerMessage::Pong(token).to_bytes()), // R-ORDER-6
+            (ClientMessage::Ping(token), _) => self.reply(id, ServerMessage::Pong(token)), // R-ORDER-6
             (ClientMessage::Pong(_), _) => {}
             (ClientMessage::Quit(reason), _) => {
                 // R-QUIT-1 / R-QUIT-2: LEAVE to the others at this point, then BYE.
@@ -435,31 +440,34 @@ impl Server {
         if self.room.holds(&nick) {
             return self.reply_error(id, replies::nick_in_use(nick.as_str()));
         }
-        let join = ServerMessage::Join(nick.clone()).to_bytes();
+        let join = ServerMessage::Join(nick.clone());
         let welcome = ServerMessage::Welcome(nick.clone());
         let member = self.room.join(id, nick);
-        self.conns[id.index()].phase = Phase::Registered { member };
-        // WELCOME and the list leave as one chunk, so nothing can come between them (R-LIST-1).
-        let list = self.user_list(Some(welcome));
-        self.reply(id, list);
-        self.broadcast(join, Some(id));
-        self.timers.schedule(now + self.config.idle_timeout, id, TimerKind::Idle);
-    }
-
-    /// A user list of the room as it is now (R-LIST-2, R-ORDER-4), optionally after a first line.
-    fn user_list(&self, first: Option<ServerMessage>) -> Bytes {
-        let mut out = BytesMut::with_capacity(64 + self.room.len() * 12);
-        if let Some(first) = first {
-            first.encode(&mut out);
+        let conn = &mut self.conns[id.index()];
+        conn.phase = Phase::Registered { member };
+        let profile = conn.profile;
+        if profile == Profile::PodSixNet {
+            self.podsixnet_members += 1;
+        } else {
+            // PodSixNet programs cannot answer PING, so they get none (R-PSN-8).
+            self.timers.schedule(now + self.config.idle_timeout, id, TimerKind::Idle);
         }
-        encode_user_list(self.room.members().iter().map(|m| &m.nick), self.limits, &mut out);
-        out.freeze()
+        // WELCOME and the list leave as one chunk, so nothing can come between them (R-LIST-1).
+        let list = wire::user_list(profile, Some(&welcome), self.room.members(), self.limits);
+        self.reply_bytes(id, list);
+        self.broadcast(&join, Some(id));
     }
 
     // ---------- output ----------
 
-    /// Queues a reply to one connection, enforcing *Q* (R-LIMIT-3).
-    fn reply(&mut self, id: ConnId, bytes: Bytes) {
+    /// Queues a reply to one connection, in its form, enforcing *Q* (R-LIMIT-3).
+    fn reply(&mut self, id: ConnId, message: ServerMessage) {
+        let bytes = wire::encode(self.conns[id.index()].profile, &message);
+        self.reply_bytes(id, bytes);
+    }
+
+    /// Queues bytes already in the connection's form, enforcing *Q* (R-LIMIT-3).
+    fn reply_bytes(&mut self, id: ConnId, bytes: Bytes) {
         let q = self.config.max_queue;
         deliver(&mut self.conns, &mut self.woken, &mut self.slow, q, id, bytes);
     }
@@ -469,23 +477,27 @@ impl Server {
     /// through *Q* would silently drop them for a client whose queue is nearly full. The
     /// connection is closing, so they are the last bytes it ever holds: at most *Q* plus two
     /// short lines (R-LIMIT-4), as for a slow consumer's own notice.
-    fn reply_closing(&mut self, id: ConnId, bytes: Bytes) {
-        self.conns[id.index()].outbox.push(bytes);
+    fn reply_closing(&mut self, id: ConnId, message: ServerMessage) {
+        let conn = &mut self.conns[id.index()];
+        conn.outbox.push(wire::encode(conn.profile, &message));
         wake(&mut self.conns, &mut self.woken, id);
     }
 
-    fn reply_error(&mut self, id: ConnId, bytes: Bytes) {
+    fn reply_error(&mut self, id: ConnId, error: ServerMessage) {
         self.stats.errors_sent += 1;
-        self.reply(id, bytes);
+        self.reply(id, error);
     }
 
     /// Queues `bytes` to every member except `except` (R-ORDER-1: one call = one point in the
     /// global order).
-    fn broadcast(&mut self, bytes: Bytes, except: Option<ConnId>) {
+    fn broadcast(&mut self, message: &ServerMessage, except: Option<ConnId>) {
+        let event = RoomEvent::new(message, self.room.members(), self.podsixnet_members > 0);
         let q = self.config.max_queue;
         for member in self.room.members() {
             if Some(member.conn) != except {
-                deliver(&mut self.conns, &mut self.woken, &mut self.slow, q, member.conn, bytes.clone());
+                let Some(conn) = self.conns.get(member.conn.index()) else { continue };
+                let bytes = event.bytes(conn.profile).clone();
+                deliver(&mut self.conns, &mut self.woken, &mut self.slow, q, member.conn, bytes);
             }
         }
     }
@@ -502,8 +514,8 @@ impl Server {
             self.depart(id, LeaveCause::Slow, None);
             let conn = &mut self.conns[id.index()];
             // The discarded queue made room: these two lines may pass Q by their own length.
-            conn.outbox.push(replies::slow_consumer(self.config.max_queue));
-            conn.outbox.push(replies::bye());
+            conn.outbox.push(wire::encode(conn.profile, &replies::slow_consumer(self.config.max_queue)));
+            conn.outbox.push(wire::encode(conn.profile, &replies::bye()));
             self.close(id, CloseMode::Abandon, CloseReason::SlowConsumer, now);
         }
     }
@@ -518,8 +530,12 @@ impl Server {
         if let Some(moved) = moved {
             self.conns[moved.index()].phase = Phase::Registered { member };
         }
-        self.conns[id.index()].phase = Phase::Connected;
-        self.broadcast(ServerMessage::Leave { nick: left.nick, cause, reason }.to_bytes(), None);
+        let conn = &mut self.conns[id.index()];
+        conn.phase = Phase::Connected;
+        if conn.profile == Profile::PodSixNet {
+            self.podsixnet_members -= 1;
+        }
+        self.broadcast(&ServerMessage::Leave { nick: left.nick, cause, reason }, None);
     }
 
     /// The core is done with `id`; the adapter closes it as `mode` says.
@@ -527,7 +543,7 @@ impl Server {
         let conn = &mut self.conns[id.index()];
         debug_assert!(conn.member().is_none(), "close a member without LEAVE");
         conn.phase = Phase::Closing(mode);
-        conn.framer = LineFramer::default();
+        conn.decoder = Decoder::default();
         conn.held_input = Vec::new();
         conn.held_until = None;
         self.stats.record_close(reason);
@@ -538,7 +554,7 @@ impl Server {
     }
 
     /// A fatal ERROR (R-ERR-2): the error, `BYE`, LEAVE for a member, close.
-    fn fail(&mut self, id: ConnId, error: Bytes, cause: LeaveCause, reason: CloseReason, now: Instant) {
+    fn fail(&mut self, id: ConnId, error: ServerMessage, cause: LeaveCause, reason: CloseReason, now: Instant) {
         self.depart(id, cause, None);
         self.reply_closing(id, error);
         self.reply_closing(id, replies::bye());
@@ -583,7 +599,7 @@ impl Server {
                 self.idle_pings += 1;
                 let token = Token::new(&format!("idle-{}", self.idle_pings)).expect("a short ASCII token");
                 self.timers.schedule(now + self.config.ping_timeout, id, TimerKind::PingReply);
-                self.reply(id, ServerMessage::Ping(token).to_bytes()); // R-TIME-3
+                self.reply(id, ServerMessage::Ping(token)); // R-TIME-3
             }
             TimerKind::PingReply => {
                 if conn.member().is_none() {
@@ -652,8 +668,9 @@ impl Server {
             if !conn.is_closing() && conn.outbox.len() > self.config.max_queue {
                 return Err(format!("{} bytes queued, more than Q = {}", conn.outbox.len(), self.config.max_queue));
             }
-            if conn.framer.buffered_len() > self.limits.max_line() + 1 {
-                return Err(format!("framer holds {} bytes", conn.framer.buffered_len()));
+            // L + 1 for a line (a CR may follow), L + 4 for a frame (a terminator's start).
+            if conn.decoder.buffered_len() > self.limits.max_line() + 4 {
+                return Err(format!("decoder holds {} bytes", conn.decoder.buffered_len()));
             }
             if conn.held_input.len() > MAX_READ {
                 return Err(format!("{} bytes held by flood control", conn.held_input.len()));
@@ -714,18 +731,5 @@ fn wake(conns: &mut Slab<Connection>, woken: &mut Vec<ConnId>, id: ConnId) {
     if !conn.woken {
         conn.woken = true;
         woken.push(id);
-    }
-}
-
-/// The `ERROR` for a line the parser refused (SPEC.md §3.1).
-fn parse_error_reply(line: &str, error: ParseError) -> Bytes {
-    let word = line.split(' ').next().unwrap_or(line);
-    match error.kind {
-        ParseErrorKind::ControlCharacter => replies::control_character(error.offset),
-        ParseErrorKind::UnknownCommand => replies::unknown_command(word),
-        ParseErrorKind::BadArguments => replies::bad_arguments(word),
-        ParseErrorKind::InvalidNick => replies::invalid_nick(),
-        ParseErrorKind::EmptyText => replies::empty_message(),
-        ParseErrorKind::TextTooLong { max } => replies::text_too_long(max),
     }
 }

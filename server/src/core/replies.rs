@@ -1,4 +1,5 @@
-//! The reference server's human-readable texts: `HELLO`'s greeting and each `ERROR`'s explanation.
+//! The reference server's human-readable texts: `HELLO`'s greeting and each `ERROR`'s explanation,
+//! as messages; `wire` writes them in each client's form.
 //!
 //! SPEC.md lets a server word these freely (only the codes are normative); ours name the problem
 //! and the fix. SPEC.md §17's transcripts quote some of them, and a test replays those transcripts
@@ -6,43 +7,42 @@
 
 use std::time::Duration;
 
-use bytes::Bytes;
 use minichat_protocol::{ErrorCode, Limits, ServerMessage, Text};
 
 use super::timers::TimerKind;
 
 pub const GREETING: &str = "welcome to minichat; register with: USER <nick>";
 
-/// Builds `ERROR <code> <text>` as bytes.
-pub fn error(code: ErrorCode, text: &str) -> Bytes {
+/// `ERROR <code> <text>`.
+pub fn error(code: ErrorCode, text: &str) -> ServerMessage {
     // Every text below is non-empty and free of control characters; the only variable parts
     // are nicks, numbers and at most 32 bytes of an already-validated command word.
     let text = Text::new(text).unwrap_or_else(|_| Text::new(code.as_str()).expect("codes are valid text"));
-    ServerMessage::Error { code, text }.to_bytes()
+    ServerMessage::Error { code, text }
 }
 
-pub fn hello(limits: Limits) -> Bytes {
-    ServerMessage::hello(limits, Text::new(GREETING).expect("the greeting is valid text")).to_bytes()
+pub fn hello(limits: Limits) -> ServerMessage {
+    ServerMessage::hello(limits, Text::new(GREETING).expect("the greeting is valid text"))
 }
 
-pub fn nick_in_use(nick: &str) -> Bytes {
+pub fn nick_in_use(nick: &str) -> ServerMessage {
     error(ErrorCode::NickInUse, &format!("the nick {nick} is taken; choose another"))
 }
 
-pub fn invalid_nick() -> Bytes {
+pub fn invalid_nick() -> ServerMessage {
     error(ErrorCode::InvalidNick, "a nick is 1-32 letters, digits, _ or -, starting with a letter or _")
 }
 
-pub fn not_registered() -> Bytes {
+pub fn not_registered() -> ServerMessage {
     error(ErrorCode::NotRegistered, "register first with: USER <nick>")
 }
 
-pub fn already_registered(nick: &str) -> Bytes {
+pub fn already_registered(nick: &str) -> ServerMessage {
     error(ErrorCode::AlreadyRegistered, &format!("you are already registered as {nick}"))
 }
 
 /// `word` is the client's command word: echo at most 32 bytes of it so the reply stays short.
-pub fn unknown_command(word: &str) -> Bytes {
+pub fn unknown_command(word: &str) -> ServerMessage {
     let mut end = word.len().min(32);
     while !word.is_char_boundary(end) {
         end -= 1;
@@ -52,7 +52,7 @@ pub fn unknown_command(word: &str) -> Bytes {
 }
 
 /// `word` is the command whose arguments were wrong, as the client spelled it.
-pub fn bad_arguments(word: &str) -> Bytes {
+pub fn bad_arguments(word: &str) -> ServerMessage {
     let usage = match word.to_ascii_uppercase().as_str() {
         "USER" => "usage: USER <nick>",
         "USERS" => "USERS takes no arguments",
@@ -63,46 +63,46 @@ pub fn bad_arguments(word: &str) -> Bytes {
     error(ErrorCode::BadArguments, usage)
 }
 
-pub fn empty_message() -> Bytes {
+pub fn empty_message() -> ServerMessage {
     error(ErrorCode::EmptyMessage, "a message needs some text: MSG <text>")
 }
 
-pub fn text_too_long(max: usize) -> Bytes {
+pub fn text_too_long(max: usize) -> ServerMessage {
     error(ErrorCode::TextTooLong, &format!("a message or reason is at most {max} bytes; nothing was sent"))
 }
 
-pub fn line_too_long(limits: Limits) -> Bytes {
+pub fn line_too_long(limits: Limits) -> ServerMessage {
     error(ErrorCode::LineTooLong, &format!("a line is at most {} bytes; this one was discarded", limits.max_line()))
 }
 
-pub fn invalid_utf8() -> Bytes {
+pub fn invalid_utf8() -> ServerMessage {
     error(ErrorCode::InvalidUtf8, "a line must be valid UTF-8; this one was discarded")
 }
 
-pub fn control_character(offset: usize) -> Bytes {
+pub fn control_character(offset: usize) -> ServerMessage {
     error(ErrorCode::ControlCharacter, &format!("control character at byte {offset}; the line was discarded"))
 }
 
-pub fn flood(rate: u32) -> Bytes {
+pub fn flood(rate: u32) -> ServerMessage {
     error(ErrorCode::Flood, &format!("you are sending too fast; your lines are now delayed to {rate} per second"))
 }
 
-pub fn server_full(max: usize) -> Bytes {
+pub fn server_full(max: usize) -> ServerMessage {
     error(ErrorCode::ServerFull, &format!("the server is full ({max} connections); try again later"))
 }
 
-pub fn too_many_connections(max: usize) -> Bytes {
+pub fn too_many_connections(max: usize) -> ServerMessage {
     error(ErrorCode::TooManyConnections, &format!("too many connections from your address (at most {max})"))
 }
 
-pub fn slow_consumer(max_queue: usize) -> Bytes {
+pub fn slow_consumer(max_queue: usize) -> ServerMessage {
     error(
         ErrorCode::SlowConsumer,
         &format!("you are not reading fast enough (more than {max_queue} bytes waiting); disconnected"),
     )
 }
 
-pub fn timeout(kind: TimerKind, after: Duration) -> Bytes {
+pub fn timeout(kind: TimerKind, after: Duration) -> ServerMessage {
     let secs = humanize(after);
     let text = match kind {
         TimerKind::Register => format!("no USER within {secs}"),
@@ -112,12 +112,12 @@ pub fn timeout(kind: TimerKind, after: Duration) -> Bytes {
     error(ErrorCode::Timeout, &text)
 }
 
-pub fn shutting_down() -> Bytes {
+pub fn shutting_down() -> ServerMessage {
     error(ErrorCode::ShuttingDown, "the server is shutting down")
 }
 
-pub fn bye() -> Bytes {
-    ServerMessage::Bye(None).to_bytes()
+pub fn bye() -> ServerMessage {
+    ServerMessage::Bye(None)
 }
 
 /// `30 s`, `1.5 s`, `250 ms`.
@@ -164,6 +164,7 @@ mod tests {
             bye(),
         ];
         for reply in replies {
+            let reply = reply.to_bytes();
             let line = std::str::from_utf8(&reply).unwrap();
             assert!(line.ends_with('\n') && line.len() <= 128, "{line:?}");
             parse_server_line(&line[..line.len() - 1]).unwrap_or_else(|e| panic!("{line:?}: {e}"));

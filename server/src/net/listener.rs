@@ -13,11 +13,18 @@ use tokio::sync::Notify;
 use tracing::{debug, warn};
 
 use super::{Shared, connection, now};
+use crate::core::Profile;
 
 const FIRST_BACKOFF: Duration = Duration::from_millis(5);
 const MAX_BACKOFF: Duration = Duration::from_secs(1);
 
-pub(super) async fn run(shared: Rc<Shared>, listener: TcpListener) {
+/// PodSixNet programs never answer PING (R-PSN-8): the kernel's keepalive finds dead peers.
+const KEEPALIVE: socket2::TcpKeepalive = socket2::TcpKeepalive::new()
+    .with_time(Duration::from_secs(60))
+    .with_interval(Duration::from_secs(10))
+    .with_retries(6);
+
+pub(super) async fn run(shared: Rc<Shared>, listener: TcpListener, profile: Profile) {
     let mut backoff = FIRST_BACKOFF;
     loop {
         match listener.accept().await {
@@ -27,7 +34,12 @@ pub(super) async fn run(shared: Rc<Shared>, listener: TcpListener) {
                 if let Err(error) = stream.set_nodelay(true) {
                     debug!(%peer, %error, "TCP_NODELAY failed");
                 }
-                let id = shared.core.borrow_mut().connect(peer.ip(), now());
+                if profile == Profile::PodSixNet
+                    && let Err(error) = socket2::SockRef::from(&stream).set_tcp_keepalive(&KEEPALIVE)
+                {
+                    debug!(%peer, %error, "TCP keepalive failed");
+                }
+                let id = shared.core.borrow_mut().connect_with(profile, peer.ip(), now());
                 let wake = Rc::new(Notify::new());
                 {
                     let mut wakers = shared.wakers.borrow_mut();

@@ -32,7 +32,7 @@ use tokio::sync::Notify;
 use tracing::info;
 
 use crate::config::Config;
-use crate::core::{ConnId, MAX_READ, Server};
+use crate::core::{ConnId, MAX_READ, Profile, Server};
 
 /// What the tasks share. Only one task runs at a time, so the `RefCell`s are never contended; no
 /// borrow is held across an `.await`.
@@ -124,16 +124,31 @@ fn now() -> Instant {
     tokio::time::Instant::now().into_std()
 }
 
-/// Serves on `listener` until `stop` completes, then shuts down gracefully (SPEC.md §14): every
+/// The sockets a server accepts clients on.
+pub struct Listeners {
+    /// Line-protocol clients (SPEC.md §2).
+    pub line: TcpListener,
+    /// PodSixNet clients (SPEC.md §16), in the same room.
+    pub podsixnet: Option<TcpListener>,
+}
+
+/// Serves on `listeners` until `stop` completes, then shuts down gracefully (SPEC.md §14): every
 /// client gets `ERROR SHUTTING_DOWN` and `BYE`, and the function returns once all connections
 /// are closed or the grace period is over. Must run inside a [`tokio::task::LocalSet`].
-pub async fn serve(config: &Config, listener: TcpListener, stop: impl Future<Output = ()>) -> io::Result<()> {
+pub async fn serve(config: &Config, listeners: Listeners, stop: impl Future<Output = ()>) -> io::Result<()> {
     let core = Server::new(config).map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
     let grace = config.shutdown_grace;
     let shared = Shared::new(core);
     let clock = tokio::task::spawn_local(clock::run(shared.clone()));
+    let podsixnet = async {
+        match listeners.podsixnet {
+            Some(listener) => listener::run(shared.clone(), listener, Profile::PodSixNet).await,
+            None => std::future::pending().await,
+        }
+    };
     tokio::select! {
-        () = listener::run(shared.clone(), listener) => {}
+        () = listener::run(shared.clone(), listeners.line, Profile::Line) => {}
+        () = podsixnet => {}
         () = stop => {}
     }
     info!(connections = shared.live.get(), "shutting down");
@@ -157,6 +172,7 @@ pub async fn serve(config: &Config, listener: TcpListener, stop: impl Future<Out
 /// A server running on its own thread, for tests and embedding. Dropping it shuts it down.
 pub struct ServerHandle {
     local_addr: SocketAddr,
+    podsixnet_addr: Option<SocketAddr>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<io::Result<()>>>,
 }
@@ -165,28 +181,42 @@ pub struct ServerHandle {
 /// `config.listen` (port 0 picks a free port; see [`ServerHandle::local_addr`]).
 pub fn spawn(config: Config) -> io::Result<ServerHandle> {
     config.validate().map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
-    let listener = std::net::TcpListener::bind(config.listen)?;
-    listener.set_nonblocking(true)?;
+    let bind = |addr| -> io::Result<std::net::TcpListener> {
+        let listener = std::net::TcpListener::bind(addr)?;
+        listener.set_nonblocking(true)?;
+        Ok(listener)
+    };
+    let listener = bind(config.listen)?;
     let local_addr = listener.local_addr()?;
+    let podsixnet = config.podsixnet.map(bind).transpose()?;
+    let podsixnet_addr = podsixnet.as_ref().map(std::net::TcpListener::local_addr).transpose()?;
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let thread = std::thread::Builder::new().name("minichat-server".into()).spawn(move || {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
         let local = tokio::task::LocalSet::new();
         local.block_on(&runtime, async move {
-            let listener = TcpListener::from_std(listener)?;
-            serve(&config, listener, async {
+            let listeners = Listeners {
+                line: TcpListener::from_std(listener)?,
+                podsixnet: podsixnet.map(TcpListener::from_std).transpose()?,
+            };
+            serve(&config, listeners, async {
                 let _ = stop_rx.await;
             })
             .await
         })
     })?;
-    Ok(ServerHandle { local_addr, stop: Some(stop_tx), thread: Some(thread) })
+    Ok(ServerHandle { local_addr, podsixnet_addr, stop: Some(stop_tx), thread: Some(thread) })
 }
 
 impl ServerHandle {
     /// The address the server listens on.
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// The address PodSixNet clients connect to, when [`Config::podsixnet`] is set.
+    pub fn podsixnet_addr(&self) -> Option<SocketAddr> {
+        self.podsixnet_addr
     }
 
     /// Shuts the server down gracefully and waits until it has stopped.

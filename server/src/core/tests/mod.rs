@@ -11,6 +11,7 @@ mod limits;
 mod messages;
 mod model;
 mod ordering;
+mod podsixnet;
 mod registration;
 mod shutdown;
 mod syntax;

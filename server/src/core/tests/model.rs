@@ -251,7 +251,7 @@ impl Model {
             let keep = if c.partial_out.is_empty() { 0 } else { started };
             c.pending.truncate(keep);
             self.depart(who, "SLOW", None);
-            self.say_last(who, &replies::slow_consumer(self.config.max_queue));
+            self.say_last(who, &replies::slow_consumer(self.config.max_queue).to_bytes());
             self.say_last(who, b"BYE\n");
             self.start_closing(who, Closing::Abandon);
         }
@@ -317,7 +317,7 @@ impl Model {
         });
         match refusal {
             Some(error) => {
-                self.say_last(who, &error);
+                self.say_last(who, &error.to_bytes());
                 self.say_last(who, b"BYE\n");
                 self.start_closing(who, Closing::Abandon);
             }
@@ -359,10 +359,12 @@ impl Model {
 
     fn line(&mut self, who: usize, item: Result<String, FrameError>) {
         let line = match item {
-            Err(FrameError::LineTooLong { .. }) => return self.deliver(who, &replies::line_too_long(self.limits)),
+            Err(FrameError::LineTooLong { .. }) => {
+                return self.deliver(who, &replies::line_too_long(self.limits).to_bytes());
+            }
             Err(FrameError::InvalidUtf8 { .. }) => {
                 self.activity(who);
-                return self.deliver(who, &replies::invalid_utf8());
+                return self.deliver(who, &replies::invalid_utf8().to_bytes());
             }
             Ok(line) => line,
         };
@@ -382,17 +384,19 @@ impl Model {
                     ParseErrorKind::EmptyText => replies::empty_message(),
                     ParseErrorKind::TextTooLong { max } => replies::text_too_long(max),
                 };
-                return self.deliver(who, &reply);
+                return self.deliver(who, &reply.to_bytes());
             }
         };
         let own = self.c(who).nick().cloned();
         match (message, own) {
-            (ClientMessage::User(_), Some(own)) => self.deliver(who, &replies::already_registered(own.as_str())),
+            (ClientMessage::User(_), Some(own)) => {
+                self.deliver(who, &replies::already_registered(own.as_str()).to_bytes())
+            }
             (ClientMessage::User(nick), None) => {
                 let taken =
                     self.members.iter().any(|&m| self.conns[m].as_ref().unwrap().nick().unwrap().key() == nick.key());
                 if taken {
-                    return self.deliver(who, &replies::nick_in_use(nick.as_str()));
+                    return self.deliver(who, &replies::nick_in_use(nick.as_str()).to_bytes());
                 }
                 self.members.push(who);
                 self.c(who).state = State::Registered(nick.clone());
@@ -400,7 +404,9 @@ impl Model {
                 self.deliver(who, welcome.as_bytes());
                 self.broadcast(&format!("JOIN {nick}"), Some(who));
             }
-            (ClientMessage::Msg(_) | ClientMessage::Users, None) => self.deliver(who, &replies::not_registered()),
+            (ClientMessage::Msg(_) | ClientMessage::Users, None) => {
+                self.deliver(who, &replies::not_registered().to_bytes())
+            }
             (ClientMessage::Msg(text), Some(own)) => self.broadcast(&format!("MSG {own} {text}"), None),
             (ClientMessage::Users, Some(_)) => {
                 let list = self.user_list();
@@ -454,7 +460,7 @@ impl Model {
         }
         for who in 0..NAMES.len() {
             if self.conn(who).is_some_and(|c| !c.closing()) {
-                self.say_last(who, &replies::shutting_down());
+                self.say_last(who, &replies::shutting_down().to_bytes());
                 self.say_last(who, b"BYE\n");
                 self.start_closing(who, Closing::Flush);
             }
@@ -498,9 +504,11 @@ impl Model {
     fn fire(&mut self, who: usize, kind: Deadline) {
         let cfg = self.config.clone();
         match kind {
-            Deadline::Register => self.fail(who, &replies::timeout(TimerKind::Register, cfg.register_timeout)),
-            Deadline::Line => self.fail(who, &replies::timeout(TimerKind::Line, cfg.line_timeout)),
-            Deadline::PingReply => self.fail(who, &replies::timeout(TimerKind::PingReply, cfg.ping_timeout)),
+            Deadline::Register => {
+                self.fail(who, &replies::timeout(TimerKind::Register, cfg.register_timeout).to_bytes())
+            }
+            Deadline::Line => self.fail(who, &replies::timeout(TimerKind::Line, cfg.line_timeout).to_bytes()),
+            Deadline::PingReply => self.fail(who, &replies::timeout(TimerKind::PingReply, cfg.ping_timeout).to_bytes()),
             Deadline::Idle => {
                 self.idle_pings += 1;
                 let t = self.t;
