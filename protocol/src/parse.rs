@@ -197,7 +197,7 @@ fn client_text(arg: Option<&str>, at: usize, limits: Limits) -> Result<Option<Te
     if arg.len() > limits.max_text() {
         return Err(error(ParseErrorKind::TextTooLong { max: limits.max_text() }, at + limits.max_text()));
     }
-    match Text::new(arg) {
+    match Text::new_without_controls(arg.to_owned()) {
         Ok(text) => Ok(Some(text)),
         Err(TextError::Empty) => Ok(None),
         // Controls were refused for the whole line already, and emptiness and length checked above.

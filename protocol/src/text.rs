@@ -33,11 +33,22 @@ pub fn is_control(c: char) -> bool {
 
 /// The byte offset and value of the first control character in `s`, if any.
 pub fn find_control(s: &str) -> Option<(usize, char)> {
-    // Fast path: every control character is in U+0000..U+009F, so an all-printable-ASCII string
-    // is settled by a byte scan without decoding.
+    // A byte scan, no decoding: C0 controls and DEL are single bytes, and the C1 controls
+    // U+0080..U+009F are exactly the two-byte sequences C2 80..C2 9F (in valid UTF-8, C2 is
+    // always a lead byte).
     let bytes = s.as_bytes();
-    let suspicious = bytes.iter().position(|&b| !(0x20..0x7f).contains(&b))?;
-    s[suspicious..].char_indices().find(|&(_, c)| is_control(c)).map(|(i, c)| (suspicious + i, c))
+    let mut from = 0;
+    while let Some(found) = bytes[from..].iter().position(|&b| b < 0x20 || b == 0x7f || b == 0xc2) {
+        let at = from + found;
+        match bytes[at] {
+            0xc2 => match bytes.get(at + 1) {
+                Some(&next @ 0x80..=0x9f) => return char::from_u32(u32::from(next)).map(|c| (at, c)),
+                _ => from = at + 1,
+            },
+            b => return Some((at, char::from(b))),
+        }
+    }
+    None
 }
 
 impl Text {
@@ -47,6 +58,13 @@ impl Text {
         if let Some((offset, ch)) = find_control(&s) {
             return Err(TextError::ControlCharacter { ch, offset });
         }
+        Text::new_without_controls(s)
+    }
+
+    /// [`Text::new`] for a string already known to hold no control character (the parser has
+    /// checked the whole line), so hot paths scan each byte once.
+    pub(crate) fn new_without_controls(s: String) -> Result<Text, TextError> {
+        debug_assert!(find_control(&s).is_none());
         if s.bytes().all(|b| b == b' ') {
             return Err(TextError::Empty);
         }
@@ -143,6 +161,14 @@ mod tests {
         }
         assert_eq!(find_control("é\u{85}"), Some((2, '\u{85}')));
         assert_eq!(find_control("é\u{a0}~"), None);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_byte_scan_finds_exactly_the_first_control_character(s in "\\PC*[\\x00-\\x1f\\x7f-\\u{a0}]?\\PC*") {
+            let by_chars = s.char_indices().find(|&(_, c)| is_control(c));
+            proptest::prop_assert_eq!(find_control(&s), by_chars);
+        }
     }
 
     #[test]

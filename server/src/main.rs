@@ -10,6 +10,12 @@ use minichat_server::Config;
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
+/// mimalloc returns freed pages to the system within milliseconds, where glibc's malloc keeps the
+/// heap's high-water mark: after a join storm (every newcomer gets a user list of everyone) the
+/// server would otherwise hold tens of KiB per connection of memory it no longer uses.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// minichat's reference server. Speaks the protocol of SPEC.md on TCP; join it with `minichat`
 /// or by hand with `nc 127.0.0.1 7777`.
 ///

@@ -23,8 +23,8 @@
 //!
 //! SPEC.md promises one global order of room events (R-ORDER-1) and snapshots that agree with it
 //! (R-ORDER-4). Processing every connection's lines in one sequence makes that order simply the
-//! order of calls, with no locks. A broadcast is encoded once into a [`Bytes`] and pushed to each
-//! recipient's [`outbox::Outbox`]: one reference-count increment per delivery.
+//! order of calls, with no locks. A broadcast is encoded once and its bytes are appended to each
+//! recipient's [`outbox::Outbox`]: one small copy per delivery, no allocation.
 
 mod connection;
 mod flood;
@@ -50,6 +50,7 @@ use slab::Slab;
 use crate::config::{Config, ConfigError};
 use connection::{Connection, Phase};
 use flood::{Admission, FloodGate, FloodPolicy};
+use outbox::Outbox;
 use room::Room;
 use timers::{TimerKind, Timers};
 use wire::{Decoder, Request, RoomEvent};
@@ -177,7 +178,7 @@ impl Server {
             decoder: Decoder::new(profile, self.limits),
             held_input: Vec::new(),
             held_until: None,
-            outbox: Default::default(),
+            outbox: Outbox::new(profile.unit_end()),
             flood: FloodGate::new(),
             last_line_at: now,
             partial_since: None,
@@ -322,7 +323,7 @@ impl Server {
 
     /// The bytes waiting to be written to `id`, oldest first, as chunks for a vectored write.
     pub fn output(&self, id: ConnId) -> impl Iterator<Item = &[u8]> {
-        self.get(id).into_iter().flat_map(|c| c.outbox.chunks())
+        self.get(id).into_iter().map(|c| c.outbox.pending()).filter(|pending| !pending.is_empty())
     }
 
     /// Moves the connections whose [`IoState`] or output changed since the last call into `out`.
@@ -469,7 +470,7 @@ impl Server {
     /// Queues bytes already in the connection's form, enforcing *Q* (R-LIMIT-3).
     fn reply_bytes(&mut self, id: ConnId, bytes: Bytes) {
         let q = self.config.max_queue;
-        deliver(&mut self.conns, &mut self.woken, &mut self.slow, q, id, bytes);
+        deliver(&mut self.conns, &mut self.woken, &mut self.slow, q, id, &bytes);
     }
 
     /// Queues a line that ends the connection (a fatal `ERROR`, `BYE`) whatever is queued
@@ -479,7 +480,7 @@ impl Server {
     /// short lines (R-LIMIT-4), as for a slow consumer's own notice.
     fn reply_closing(&mut self, id: ConnId, message: ServerMessage) {
         let conn = &mut self.conns[id.index()];
-        conn.outbox.push(wire::encode(conn.profile, &message));
+        conn.outbox.push(&wire::encode(conn.profile, &message));
         wake(&mut self.conns, &mut self.woken, id);
     }
 
@@ -496,7 +497,7 @@ impl Server {
         for member in self.room.members() {
             if Some(member.conn) != except {
                 let Some(conn) = self.conns.get(member.conn.index()) else { continue };
-                let bytes = event.bytes(conn.profile).clone();
+                let bytes = event.bytes(conn.profile);
                 deliver(&mut self.conns, &mut self.woken, &mut self.slow, q, member.conn, bytes);
             }
         }
@@ -514,8 +515,8 @@ impl Server {
             self.depart(id, LeaveCause::Slow, None);
             let conn = &mut self.conns[id.index()];
             // The discarded queue made room: these two lines may pass Q by their own length.
-            conn.outbox.push(wire::encode(conn.profile, &replies::slow_consumer(self.config.max_queue)));
-            conn.outbox.push(wire::encode(conn.profile, &replies::bye()));
+            conn.outbox.push(&wire::encode(conn.profile, &replies::slow_consumer(self.config.max_queue)));
+            conn.outbox.push(&wire::encode(conn.profile, &replies::bye()));
             self.close(id, CloseMode::Abandon, CloseReason::SlowConsumer, now);
         }
     }
@@ -708,7 +709,7 @@ fn deliver(
     slow: &mut Vec<ConnId>,
     q: usize,
     id: ConnId,
-    bytes: Bytes,
+    bytes: &[u8],
 ) {
     let Some(conn) = conns.get_mut(id.index()).filter(|c| c.generation == id.generation) else { return };
     if conn.is_closing() || conn.slow {

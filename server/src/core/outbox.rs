@@ -1,94 +1,121 @@
-//! One connection's queue of bytes waiting to be written (SPEC.md R-LIMIT-3).
+//! One connection's bytes waiting to be written (SPEC.md R-LIMIT-3).
 //!
-//! Broadcasts are encoded once and the same [`Bytes`] is pushed to every recipient, so queuing a
-//! delivery costs a reference-count increment, not a copy. The queue counts its bytes so the core
-//! can enforce *Q*, and hands the adapter its chunks for one vectored write. When it empties it
-//! gives its memory back: an idle connection holds no write buffer.
+//! A broadcast is encoded once; each delivery copies those bytes to the end of the recipient's
+//! single buffer. For chat-sized lines a copy is cheaper than sharing: a shared handle
+//! (`bytes::Bytes`) costs 32 bytes of queue and an atomic reference count per delivery — three
+//! times the size of a typical `JOIN` — while a copy costs exactly the line, and the adapter
+//! writes everything queued with one `write`. When the buffer empties it is freed: an idle
+//! connection holds no write buffer.
 
-use std::collections::VecDeque;
-
-use bytes::{Buf, Bytes};
-
-/// A byte-counted FIFO of shared chunks.
-#[derive(Debug, Default)]
+/// A byte FIFO: the pending bytes are `buf[start..]`.
+#[derive(Debug)]
 pub struct Outbox {
-    chunks: VecDeque<Bytes>,
-    len: usize,
-    /// The bytes written so far end inside a line: the front chunk's first line is half sent.
-    mid_line: bool,
+    buf: Vec<u8>,
+    start: usize,
+    /// The bytes that end every unit queued here: a line's LF, or a PodSixNet frame's terminator.
+    unit_end: &'static [u8],
+    /// The bytes written so far end inside a unit, so the front unit is half sent.
+    mid_unit: bool,
 }
 
+/// A buffer this large that is mostly written is shrunk, so a burst does not pin memory.
+const SHRINK_ABOVE: usize = 64 * 1024;
+
 impl Outbox {
+    /// An empty queue of units that each end with `unit_end`.
+    pub fn new(unit_end: &'static [u8]) -> Outbox {
+        Outbox { buf: Vec::new(), start: 0, unit_end, mid_unit: false }
+    }
+
     /// Bytes waiting to be written.
     pub fn len(&self) -> usize {
-        self.len
+        self.buf.len() - self.start
     }
 
     /// Whether nothing is waiting.
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.len() == 0
     }
 
-    /// Appends a chunk.
-    pub fn push(&mut self, bytes: Bytes) {
-        self.len += bytes.len();
-        self.chunks.push_back(bytes);
+    /// Appends whole units.
+    pub fn push(&mut self, bytes: &[u8]) {
+        if self.start > self.kept() && self.buf.len() + bytes.len() > self.buf.capacity() {
+            // Reuse the written front before growing.
+            self.compact();
+        }
+        self.buf.extend_from_slice(bytes);
     }
 
-    /// The waiting chunks, oldest first, for a vectored write.
-    pub fn chunks(&self) -> impl Iterator<Item = &[u8]> {
-        self.chunks.iter().map(|b| &b[..])
+    /// The waiting bytes, for one write.
+    pub fn pending(&self) -> &[u8] {
+        &self.buf[self.start..]
     }
 
     /// Drops the first `n` bytes, which have been written.
-    pub fn consume(&mut self, mut n: usize) {
-        debug_assert!(n <= self.len, "consumed more than was queued");
-        n = n.min(self.len);
-        self.len -= n;
-        while n > 0 {
-            let Some(front) = self.chunks.front_mut() else { break };
-            if front.len() <= n {
-                n -= front.len();
-                self.chunks.pop_front();
-                self.mid_line = false;
-            } else {
-                self.mid_line = front[n - 1] != b'\n';
-                front.advance(n);
-                n = 0;
-            }
+    pub fn consume(&mut self, n: usize) {
+        debug_assert!(n <= self.len(), "consumed more than was queued");
+        let n = n.min(self.len());
+        if n == 0 {
+            return;
         }
-        if self.chunks.is_empty() {
-            self.clear();
+        let end = self.start + n;
+        let written = &self.buf[..end];
+        // Too few bytes to tell (a frame's terminator is five) counts as mid-unit: at worst the
+        // rest of one whole unit is sent before a slow consumer's notice.
+        self.mid_unit = written.len() < self.unit_end.len() || !written.ends_with(self.unit_end);
+        self.start = end;
+        if self.start == self.buf.len() {
+            self.buf = Vec::new();
+            self.start = 0;
+        } else if self.buf.capacity() > SHRINK_ABOVE && self.len() < self.buf.capacity() / 4 {
+            self.compact();
+            self.buf.shrink_to(self.buf.len() * 2);
         }
+    }
+
+    /// Written bytes kept in front of `start`: enough to recognise a unit end that straddles it.
+    fn kept(&self) -> usize {
+        self.unit_end.len() - 1
+    }
+
+    /// Drops written bytes, keeping [`Outbox::kept`] of them.
+    fn compact(&mut self) {
+        let drop = self.start.saturating_sub(self.kept());
+        self.buf.drain(..drop);
+        self.start -= drop;
     }
 
     /// Drops everything and the queue's memory.
     pub fn clear(&mut self) {
-        self.chunks = VecDeque::new();
-        self.len = 0;
-        self.mid_line = false;
+        self.buf = Vec::new();
+        self.start = 0;
+        self.mid_unit = false;
     }
 
-    /// Drops every line not yet started, but keeps the rest of a line whose start is already
+    /// Drops every unit not yet started, but keeps the rest of a unit whose start is already
     /// written: discarding it would glue that start to whatever is sent next, and the client would
-    /// read one garbled line. What stays is at most one line (*L* + 1 bytes).
+    /// read one garbled line. What stays is at most one unit.
     pub fn discard_unstarted(&mut self) {
-        let rest = match self.chunks.front() {
-            Some(front) if self.mid_line => {
-                front.slice(..memchr::memchr(b'\n', front).map_or(front.len(), |lf| lf + 1))
-            }
-            _ => Bytes::new(),
+        let keep = if self.mid_unit {
+            // The unit's end may have begun among the written bytes kept before `start`.
+            let from = self.start.saturating_sub(self.kept());
+            memchr::memmem::find(&self.buf[from..], self.unit_end)
+                .map_or(self.len(), |at| (from + at + self.unit_end.len()).saturating_sub(self.start))
+        } else {
+            0
         };
-        self.clear();
-        if !rest.is_empty() {
-            self.push(rest);
-            self.mid_line = true;
+        if keep == 0 {
+            return self.clear();
         }
+        // Keep the written bytes in front too, so the unit's end is still recognised.
+        let from = self.start.saturating_sub(self.kept());
+        self.buf = self.buf[from..self.start + keep].to_vec();
+        self.start -= from;
     }
 
-    /// Heap bytes held by the queue itself (not the shared chunks), for memory accounting.
+    /// Heap bytes held, for memory accounting.
     pub fn capacity_bytes(&self) -> usize {
-        self.chunks.capacity() * std::mem::size_of::<Bytes>()
+        self.buf.capacity()
     }
 }
 
@@ -97,35 +124,66 @@ mod tests {
     use super::*;
 
     #[test]
-    fn consume_splits_chunks_and_frees_memory_when_empty() {
-        let mut q = Outbox::default();
-        q.push(Bytes::from_static(b"hello\n"));
-        q.push(Bytes::from_static(b"world\n"));
+    fn consume_advances_and_frees_memory_when_empty() {
+        let mut q = Outbox::new(b"\n");
+        q.push(b"hello\n");
+        q.push(b"world\n");
         assert_eq!(q.len(), 12);
         q.consume(8);
-        assert_eq!(q.chunks().collect::<Vec<_>>(), vec![&b"rld\n"[..]]);
-        assert_eq!(q.len(), 4);
+        assert_eq!(q.pending(), b"rld\n");
         q.consume(4);
         assert!(q.is_empty());
         assert_eq!(q.capacity_bytes(), 0);
     }
 
     #[test]
+    fn the_written_front_is_reused_before_the_buffer_grows() {
+        let mut q = Outbox::new(b"\n");
+        q.push(&[b'a'; 100]);
+        let capacity = q.capacity_bytes();
+        q.consume(90);
+        q.push(&[b'b'; 50]);
+        assert_eq!(q.capacity_bytes(), capacity, "the 90 written bytes made room");
+        assert_eq!(q.len(), 60);
+    }
+
+    #[test]
+    fn a_large_mostly_written_buffer_is_shrunk() {
+        let mut q = Outbox::new(b"\n");
+        q.push(&vec![b'x'; 1 << 20]);
+        q.consume((1 << 20) - 10);
+        assert!(q.capacity_bytes() < 1024, "holds {}", q.capacity_bytes());
+        assert_eq!(q.pending(), &[b'x'; 10]);
+    }
+
+    #[test]
     fn discarding_keeps_the_rest_of_a_half_written_line_and_nothing_else() {
-        let mut q = Outbox::default();
-        q.push(Bytes::from_static(b"WELCOME a\nUSERS a\n"));
-        q.push(Bytes::from_static(b"ENDUSERS 1\n"));
+        let mut q = Outbox::new(b"\n");
+        q.push(b"WELCOME a\nUSERS a\n");
+        q.push(b"ENDUSERS 1\n");
         q.consume(3);
         q.discard_unstarted();
-        assert_eq!(q.chunks().collect::<Vec<_>>(), vec![&b"COME a\n"[..]]);
-        assert_eq!(q.len(), 7);
+        assert_eq!(q.pending(), b"COME a\n");
         q.consume(7);
-        q.push(Bytes::from_static(b"MSG a hi\n"));
+        q.push(b"MSG a hi\n");
         q.discard_unstarted();
         assert!(q.is_empty(), "a line not yet started is discarded whole");
-        q.push(Bytes::from_static(b"WELCOME a\nUSERS a\n"));
+        q.push(b"WELCOME a\nUSERS a\n");
         q.consume(10);
         q.discard_unstarted();
-        assert!(q.is_empty(), "written up to a line's end, the rest of the chunk is whole lines");
+        assert!(q.is_empty(), "written up to a line's end, the rest is whole lines");
+    }
+
+    #[test]
+    fn discarding_keeps_the_rest_of_a_half_written_frame() {
+        let mut q = Outbox::new(b"\0---\0");
+        q.push(b"frame-one\0---\0frame-two\0---\0");
+        q.consume(11);
+        q.discard_unstarted();
+        assert_eq!(q.pending(), b"--\0", "the rest of frame-one's terminator");
+        q.consume(3);
+        q.push(b"frame-three\0---\0");
+        q.discard_unstarted();
+        assert!(q.is_empty());
     }
 }

@@ -28,6 +28,16 @@ pub enum Profile {
     PodSixNet,
 }
 
+impl Profile {
+    /// The bytes that end every unit this profile sends: a line's LF, a frame's terminator.
+    pub fn unit_end(self) -> &'static [u8] {
+        match self {
+            Profile::Line => b"\n",
+            Profile::PodSixNet => &podsixnet::TERMINATOR,
+        }
+    }
+}
+
 /// One unit of a client's input, classified.
 #[derive(Debug)]
 pub enum Request {

@@ -6,7 +6,7 @@
 //! `close`. It holds no buffer of its own: reads land in the shared buffer and writes come
 //! straight from the core's queue, so an idle connection costs only this small future.
 
-use std::io::{self, IoSlice};
+use std::io;
 use std::rc::Rc;
 
 use tokio::net::TcpStream;
@@ -15,9 +15,6 @@ use tracing::debug;
 
 use super::{Shared, now};
 use crate::core::{CloseMode, ConnId};
-
-/// The most chunks one vectored write takes; more wait for the next write.
-const MAX_IOV: usize = 64;
 
 pub(super) async fn run(shared: Rc<Shared>, id: ConnId, stream: TcpStream, wake: Rc<Notify>) {
     if let Err(error) = drive(&shared, id, &stream, &wake).await {
@@ -84,16 +81,8 @@ fn write_queued(shared: &Shared, id: ConnId, stream: &TcpStream) -> io::Result<(
     loop {
         let result = {
             let core = shared.core.borrow();
-            let mut iov = [IoSlice::new(&[]); MAX_IOV];
-            let mut n = 0;
-            for chunk in core.output(id).take(MAX_IOV) {
-                iov[n] = IoSlice::new(chunk);
-                n += 1;
-            }
-            if n == 0 {
-                return Ok(());
-            }
-            stream.try_write_vectored(&iov[..n])
+            let Some(pending) = core.output(id).next() else { return Ok(()) };
+            stream.try_write(pending)
         };
         match result {
             Ok(written) => shared.core.borrow_mut().written(id, written),
