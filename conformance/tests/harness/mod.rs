@@ -1,0 +1,62 @@
+//! A [`ServerSource`] for servers started in this process (the reference server, or the toy
+//! server of the suite's self-tests): one shared server with default parameters, and a fresh
+//! server with [`dedicated_params`] for every case that needs a parameter.
+
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::sync::OnceLock;
+
+use conformance::target::dedicated_params;
+use conformance::{Case, ServerControl, ServerParams, ServerSource, ServerUnderTest};
+
+/// Starts a server with the given parameters: its address and how to stop it.
+pub type Starter = dyn Fn(&ServerParams) -> Result<(SocketAddr, Box<dyn ServerControl>), String> + Sync + Send;
+
+/// A started server and its control (kept so that the server lives as long as the source).
+type Started = (ServerUnderTest, Box<dyn ServerControl>);
+
+pub struct InProcess {
+    start: Box<Starter>,
+    /// Give every case a server of its own (so one case's clients never meet another's).
+    all_dedicated: bool,
+    shared_params: ServerParams,
+    shared: OnceLock<Result<Started, String>>,
+}
+
+impl InProcess {
+    /// `shared_params` describe the shared server; cases that need parameters get their own.
+    pub fn new(shared_params: ServerParams, start: Box<Starter>) -> InProcess {
+        InProcess { start, all_dedicated: false, shared_params, shared: OnceLock::new() }
+    }
+
+    /// Every case gets a fresh server.
+    pub fn all_dedicated(mut self) -> InProcess {
+        self.all_dedicated = true;
+        self
+    }
+}
+
+impl ServerSource for InProcess {
+    fn shared(&self) -> Result<&ServerUnderTest, String> {
+        let r = self.shared.get_or_init(|| {
+            let (addr, control) = (self.start)(&self.shared_params)?;
+            Ok((ServerUnderTest { addr, params: self.shared_params.clone(), control: None }, control))
+        });
+        r.as_ref().map(|(s, _)| s).map_err(Clone::clone)
+    }
+
+    fn offers_dedicated(&self, case: &Case) -> bool {
+        self.all_dedicated || !case.requires.is_empty() || case.needs_server_alone()
+    }
+
+    fn dedicated(&self, case: &Case) -> Result<ServerUnderTest, String> {
+        let params = dedicated_params(case);
+        let (addr, control) = (self.start)(&params)?;
+        Ok(ServerUnderTest { addr, params, control: Some(control) })
+    }
+
+    fn known(&self, case: &Case) -> (ServerParams, bool) {
+        if self.offers_dedicated(case) { (dedicated_params(case), true) } else { (self.shared_params.clone(), false) }
+    }
+}
