@@ -2,7 +2,8 @@
 //!
 //! One task, one `select!` loop: read the socket, write what is pending, take the user's next
 //! line, and time out a `QUIT` that gets no `BYE`. Every event goes to the session and its
-//! actions are carried out in order. Nothing else decides anything here.
+//! actions are carried out in order, messages encoded for the session's [`Wire`](crate::wire::Wire)
+//! (lines or PodSixNet frames). Nothing else decides anything here.
 //!
 //! Reading and writing are separate branches of the loop, so the client keeps reading (and
 //! answering `PING`) while the server is slow to take what we send, as it is under flood control
@@ -21,7 +22,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 
-use crate::display::Display;
+use crate::display::{Display, NotSent};
 use crate::exit::ExitStatus;
 use crate::session::{Action, Event, Prompt, Session};
 
@@ -108,9 +109,14 @@ pub async fn run(
         if session.is_awaiting_bye() && !was_awaiting_bye {
             last_heard = Instant::now();
         }
+        let wire = session.wire();
         for action in actions {
             match action {
-                Action::Send(message) => message.encode(&mut pending),
+                Action::Send(message) => {
+                    if let Err(error) = wire.encode(&message, &mut pending) {
+                        ui.show(&Display::NotSent(NotSent::Unframeable(error)))?;
+                    }
+                }
                 Action::Show(display) => ui.show(&display)?,
                 Action::Exit(status) => {
                     if !pending.is_empty() {

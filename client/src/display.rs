@@ -6,6 +6,7 @@
 //! [`crate::neutralise::neutralise`] before it was parsed, and every text the user typed is
 //! neutralised again when rendered: nothing here can drive the terminal (R-CLIENT-3).
 
+use minichat_protocol::podsixnet::UnframeablePayload;
 use minichat_protocol::{ErrorCode, FrameError, LeaveCause, Nick, NickError, Text, Token};
 
 /// One thing to show the user.
@@ -29,6 +30,8 @@ pub enum Display {
     NickRefused { nick: Nick, code: ErrorCode, text: Text },
     /// Any other `ERROR` from the server.
     ServerError { code: ErrorCode, text: Text },
+    /// A PodSixNet server sent the library's own `error` action: a description, no code.
+    LibraryError { text: Text },
     /// `BYE`: the server is closing the connection.
     Goodbye { text: Option<Text> },
     /// The connection ended without `BYE`.
@@ -58,6 +61,9 @@ pub enum NotSent {
     ControlCharacter { ch: char },
     /// The input line itself could not be read (too long, or not UTF-8).
     Unreadable(FrameError),
+    /// PodSixNet would cut the frame in the wrong place (R-PSN-3). Validated messages never do;
+    /// this is the guard's report if one ever did.
+    Unframeable(UnframeablePayload),
 }
 
 /// How a connection ended without `BYE`.

@@ -13,6 +13,8 @@
 //! - [`neutralise`]: terminal safety for everything received (R-CLIENT-3).
 //! - [`connection`]: the Tokio glue, one `select!` loop over the socket, the user interface and
 //!   the `BYE` timer.
+//! - [`wire`] and [`podsixnet`]: lines or PodSixNet frames (`--podsixnet`, SPEC.md §16). The
+//!   session is the same over both; the PodSixNet edge turns frames into the messages it knows.
 //! - [`terminal`] and [`pipe`]: the two user interfaces.
 //!
 //! # Why crossterm and tui-input for the terminal
@@ -44,9 +46,11 @@ pub mod display;
 pub mod exit;
 pub mod neutralise;
 pub mod pipe;
+pub mod podsixnet;
 pub mod render;
 pub mod session;
 pub mod terminal;
+pub mod wire;
 
 pub use display::Display;
 pub use exit::ExitStatus;

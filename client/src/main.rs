@@ -9,8 +9,10 @@ use clap::Parser;
 use minichat_client::connection::{self, connect};
 use minichat_client::pipe::Pipe;
 use minichat_client::terminal::Terminal;
+use minichat_client::wire::Wire;
 use minichat_client::{ExitStatus, Mode, Session};
 use minichat_protocol::Nick;
+use minichat_protocol::podsixnet::NickAction;
 
 const ABOUT: &str = "\
 Chat on a minichat server.
@@ -21,15 +23,31 @@ message with // to send text that begins with /.
 
 When standard input or output is not a terminal (pipe mode), every input line is sent as a message
 (with the same commands), end of input sends QUIT, and the output is one plain line per event, with
-no prompts and no colours. Without --nick, the first input line is the nickname.";
+no prompts and no colours. Without --nick, the first input line is the nickname.
+
+With --podsixnet HOST:PORT, minichat joins a chat server written with the PodSixNet library
+instead (the course's second chat): minichat-server's --podsixnet listener, a server in the
+course's design (username and message actions, the sender in \"expediteur\"), or the library's
+example ChatServer (add --podsixnet-nick-action nickname). Everything above works the same. A
+server other than minichat-server announces nothing, so minichat counts you in as soon as your
+nickname is sent, allows messages of up to 960 bytes, and /quit simply closes the connection.";
 
 #[derive(Debug, Parser)]
 #[command(name = "minichat", version, about = "Chat on a minichat server", long_about = ABOUT)]
 #[command(after_help = ExitStatus::help_table())]
 struct Args {
     /// The server to join.
-    #[arg(value_name = "HOST:PORT", default_value = "127.0.0.1:7777")]
+    #[arg(value_name = "HOST:PORT", default_value = "127.0.0.1:7777", conflicts_with = "podsixnet")]
     server: String,
+
+    /// Join the PodSixNet chat server at HOST:PORT instead (PodSixNet's customary port is 31425).
+    #[arg(long, value_name = "HOST:PORT")]
+    podsixnet: Option<String>,
+
+    /// With --podsixnet: the action that sends your nickname. `username` for the course's servers
+    /// and minichat-server, `nickname` for PodSixNet's example ChatServer.
+    #[arg(long, value_enum, value_name = "ACTION", default_value = "username", requires = "podsixnet")]
+    podsixnet_nick_action: NickActionArg,
 
     /// Your nickname: 1-32 ASCII letters, digits, _ or -, starting with a letter or _.
     /// Without it, minichat asks for one (pipe mode: reads it from the first input line).
@@ -50,6 +68,24 @@ struct Args {
     connect_timeout: Duration,
 }
 
+/// `--podsixnet-nick-action`'s values.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum NickActionArg {
+    /// `{"action": "username", "username": NICK}`
+    Username,
+    /// `{"action": "nickname", "nickname": NICK}`
+    Nickname,
+}
+
+impl From<NickActionArg> for NickAction {
+    fn from(arg: NickActionArg) -> NickAction {
+        match arg {
+            NickActionArg::Username => NickAction::Username,
+            NickActionArg::Nickname => NickAction::Nickname,
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let args = Args::parse();
     init_logging();
@@ -68,22 +104,26 @@ fn main() -> ExitCode {
 }
 
 async fn run(args: Args) -> anyhow::Result<ExitStatus> {
-    let stream = match connect(&args.server, args.connect_timeout).await {
+    let (server, wire, what) = match &args.podsixnet {
+        Some(server) => (server, Wire::PodSixNet(args.podsixnet_nick_action.into()), "a PodSixNet chat server"),
+        None => (&args.server, Wire::Lines, "minichat-server"),
+    };
+    let stream = match connect(server, args.connect_timeout).await {
         Ok(stream) => stream,
         Err(reason) => {
-            eprintln!("minichat: cannot connect to {}: {reason} — is minichat-server running there?", args.server);
+            eprintln!("minichat: cannot connect to {server}: {reason} — is {what} running there?");
             return Ok(ExitStatus::CannotConnect);
         }
     };
-    tracing::info!(server = %args.server, "connected");
+    tracing::info!(%server, ?wire, "connected");
     let interactive = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
     if interactive {
         let mut terminal = Terminal::enter().context("cannot use the terminal")?;
-        let session = Session::new(Mode::Interactive, args.nick);
+        let session = Session::with_wire(Mode::Interactive, args.nick, wire);
         connection::run(stream, session, &mut terminal, args.bye_timeout).await.context("terminal")
     } else {
         let mut pipe = Pipe::new(args.timestamps);
-        let session = Session::new(Mode::Pipe, args.nick);
+        let session = Session::with_wire(Mode::Pipe, args.nick, wire);
         connection::run(stream, session, &mut pipe, args.bye_timeout).await.context("standard input or output")
     }
 }

@@ -82,6 +82,7 @@ pub fn lines(display: &Display) -> Vec<Line> {
             line(Tone::Problem, format!("! nick {nick} refused: {text} ({code})"))
         }
         Display::ServerError { code, text } => line(Tone::Problem, server_error(*code, text)),
+        Display::LibraryError { text } => line(Tone::Problem, format!("! server error: {text}")),
         Display::Goodbye { text: None } => line(Tone::Event, "* server said goodbye".to_owned()),
         Display::Goodbye { text: Some(text) } => line(Tone::Event, format!("* server said goodbye: {text}")),
         Display::ConnectionLost { reason: LostReason::Closed } => {
@@ -181,6 +182,9 @@ fn not_sent(reason: &NotSent) -> String {
         }
         NotSent::Unreadable(FrameError::InvalidUtf8 { offset }) => {
             format!("the input line is not valid UTF-8 (first bad byte at offset {offset})")
+        }
+        NotSent::Unframeable(error) => {
+            format!("the PodSixNet server would cut this message in the wrong place ({error})")
         }
     }
 }

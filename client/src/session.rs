@@ -14,6 +14,20 @@
 //! The phases: wait for `HELLO` (which gives *L*, R-CLIENT-1) → choose a nick (ask the user, or
 //! use `--nick`) → register (`USER`, wait for `WELCOME` or a refusal) → chat → quit (`QUIT`, wait
 //! for `BYE`) → ended.
+//!
+//! # Over PodSixNet
+//!
+//! With [`Wire::PodSixNet`] the same session reads frames instead of lines:
+//! [`crate::podsixnet::FrameReader`] turns each into the [`ServerMessage`] it stands for (SPEC.md
+//! §16), and the phases are the same. A minichat server sends `connected` and then `hello`, and
+//! nothing changes. Other PodSixNet servers (the course's, the library's example) send
+//! `connected` and never announce themselves: no `HELLO`, no `WELCOME`, no `BYE`. When the bytes
+//! that brought `connected` hold no `hello` (a minichat server writes both at once), the session
+//! takes the server to be one of those: it assumes the default *L*, counts the nick as accepted
+//! as soon as it is sent, and on quitting sends `quit` and ends at once, since leaving a PodSixNet
+//! server means closing the connection; `/users` shows the last `players` list such a server sent,
+//! as it knows no `users` action. A `hello` that still comes later is honoured (its *L* replaces
+//! the assumed one, and `QUIT` waits for `BYE` again).
 
 use minichat_protocol::{
     ClientMessage, ErrorCode, FrameError, Limits, LineFramer, Nick, PROTOCOL_VERSION, ServerMessage, Text, TextError,
@@ -24,6 +38,8 @@ use crate::command::Command;
 use crate::display::{Display, LostReason, NotSent};
 use crate::exit::ExitStatus;
 use crate::neutralise::neutralise;
+use crate::podsixnet::{FrameReader, Received};
+use crate::wire::Wire;
 
 /// The most nicks one user list keeps for display; the rest are only counted. A room may hold
 /// more people than a screen can usefully list, and a hostile server could otherwise send an
@@ -96,6 +112,16 @@ enum Phase {
     Ended,
 }
 
+/// How the server's bytes are cut into messages.
+#[derive(Debug)]
+enum Reader {
+    /// Lines. Until `HELLO` the framer accepts the largest line any server may send; after,
+    /// exactly the announced *L* (R-CLIENT-1).
+    Lines(LineFramer),
+    /// PodSixNet frames (SPEC.md §16).
+    Frames(FrameReader),
+}
+
 /// A user list being received (`USERS` lines until `ENDUSERS`, SPEC.md §8).
 #[derive(Debug, Default)]
 struct Listing {
@@ -108,11 +134,18 @@ struct Listing {
 pub struct Session {
     mode: Mode,
     phase: Phase,
-    /// Frames the server's bytes. Until `HELLO` it accepts the largest line any server may
-    /// send; after, exactly the announced *L* (R-CLIENT-1).
-    framer: LineFramer,
-    /// *L*, from `HELLO`.
+    wire: Wire,
+    reader: Reader,
+    /// *L*, from `HELLO` (or assumed, for a server that announces none).
     limits: Option<Limits>,
+    /// PodSixNet: the server's `connected` has arrived.
+    accepted: bool,
+    /// PodSixNet: the server accepted us without announcing itself, so no `WELCOME` or `BYE`
+    /// will come (see the module documentation).
+    unannounced: bool,
+    /// PodSixNet: the last `players` list, which `/users` shows when the server announced
+    /// nothing (such servers know no `users` action).
+    last_players: Option<Display>,
     /// The nick to register with once `HELLO` arrives (`--nick`).
     preset_nick: Option<Nick>,
     /// The nick the server registered us with (`WELCOME`).
@@ -121,18 +154,39 @@ pub struct Session {
 }
 
 impl Session {
-    /// A session that registers as `preset_nick` if given, or asks the user for a nick.
+    /// A line-protocol session that registers as `preset_nick` if given, or asks the user for a
+    /// nick.
     pub fn new(mode: Mode, preset_nick: Option<Nick>) -> Session {
-        let largest = Limits::new(minichat_protocol::MAX_MAX_LINE).expect("the largest line limit is valid");
+        Session::with_wire(mode, preset_nick, Wire::Lines)
+    }
+
+    /// A session over `wire`; see [`Session::new`].
+    pub fn with_wire(mode: Mode, preset_nick: Option<Nick>, wire: Wire) -> Session {
+        let reader = match wire {
+            Wire::Lines => {
+                let largest = Limits::new(minichat_protocol::MAX_MAX_LINE).expect("the largest line limit is valid");
+                Reader::Lines(LineFramer::new(largest))
+            }
+            Wire::PodSixNet(_) => Reader::Frames(FrameReader::new()),
+        };
         Session {
             mode,
             phase: Phase::AwaitingHello,
-            framer: LineFramer::new(largest),
+            wire,
+            reader,
             limits: None,
+            accepted: false,
+            unannounced: false,
+            last_players: None,
             preset_nick,
             nick: None,
             listing: None,
         }
+    }
+
+    /// The protocol this session speaks: how the glue encodes [`Action::Send`].
+    pub fn wire(&self) -> Wire {
+        self.wire
     }
 
     /// What the user is asked for now, if anything.
@@ -149,7 +203,8 @@ impl Session {
         matches!(self.phase, Phase::Quitting(_))
     }
 
-    /// The line limit *L* the server announced, once it has.
+    /// The line limit *L* the server announced, once it has (or the default assumed for a
+    /// PodSixNet server that announces none).
     pub fn limits(&self) -> Option<Limits> {
         self.limits
     }
@@ -189,9 +244,17 @@ impl Session {
 
     // ---------- the server's side ----------
 
-    fn on_bytes(&mut self, mut input: &[u8], out: &mut Vec<Action>) {
+    fn on_bytes(&mut self, input: &[u8], out: &mut Vec<Action>) {
+        match self.reader {
+            Reader::Lines(_) => self.on_line_bytes(input, out),
+            Reader::Frames(_) => self.on_frame_bytes(input, out),
+        }
+    }
+
+    fn on_line_bytes(&mut self, mut input: &[u8], out: &mut Vec<Action>) {
         while self.phase != Phase::Ended {
-            let message = match self.framer.next_line(&mut input) {
+            let Reader::Lines(framer) = &mut self.reader else { return };
+            let message = match framer.next_line(&mut input) {
                 None => break,
                 Some(Ok("")) => continue,
                 // Neutralise first (R-CLIENT-3): a line from a server that does not enforce
@@ -210,6 +273,45 @@ impl Session {
                 }
             };
             self.on_message(message, out);
+        }
+    }
+
+    fn on_frame_bytes(&mut self, mut input: &[u8], out: &mut Vec<Action>) {
+        while self.phase != Phase::Ended {
+            let Reader::Frames(reader) = &mut self.reader else { return };
+            let Some(received) = reader.next(&mut input) else { break };
+            match received {
+                Received::Accepted => self.accepted = true,
+                Received::Message(message) => self.on_message(message, out),
+                Received::Players { nicks, unnamed } => self.on_players(nicks, unnamed, out),
+                Received::LibraryError(text) => out.push(Action::Show(Display::LibraryError { text })),
+            }
+        }
+        // A minichat server writes `hello` together with `connected` (R-PSN-6); a server whose
+        // `connected` came alone is one that never announces itself.
+        if self.accepted && self.phase == Phase::AwaitingHello {
+            self.on_unannounced(out);
+        }
+    }
+
+    /// A PodSixNet `players` frame: the whole user list at once.
+    fn on_players(&mut self, mut nicks: Vec<Nick>, unnamed: usize, out: &mut Vec<Action>) {
+        let more = unnamed + nicks.len().saturating_sub(MAX_LISTED_NICKS);
+        nicks.truncate(MAX_LISTED_NICKS);
+        nicks.sort_by_cached_key(Nick::key);
+        let present = Display::Present { nicks, more };
+        self.last_players = Some(present.clone());
+        out.push(Action::Show(present));
+    }
+
+    fn on_unannounced(&mut self, out: &mut Vec<Action>) {
+        tracing::debug!("the PodSixNet server did not announce itself; assuming the default line limit");
+        // PodSixNet has no limit of its own; the reference default keeps texts a sensible size.
+        self.limits = Some(Limits::DEFAULT);
+        self.unannounced = true;
+        match self.preset_nick.take() {
+            Some(nick) => self.register(nick, out),
+            None => self.phase = Phase::ChoosingNick,
         }
     }
 
@@ -268,14 +370,18 @@ impl Session {
 
     fn on_hello(&mut self, version: Token, limits: Limits, out: &mut Vec<Action>) {
         let known_version = version.as_str() == PROTOCOL_VERSION;
-        if self.limits.is_some() {
+        if self.limits.is_some() && !self.unannounced {
             tracing::debug!(%version, "ignoring a repeated HELLO");
         } else {
             self.limits = Some(limits);
-            // R-CLIENT-1: from now on accept lines of exactly the announced size. The old framer
-            // holds nothing: HELLO was a complete line and the bytes after it are still in the
-            // caller's input.
-            self.framer = LineFramer::new(limits);
+            // The server does announce itself after all: it answers QUIT with BYE.
+            self.unannounced = false;
+            if let Reader::Lines(framer) = &mut self.reader {
+                // R-CLIENT-1: from now on accept lines of exactly the announced size. The old
+                // framer holds nothing: HELLO was a complete line and the bytes after it are
+                // still in the caller's input.
+                *framer = LineFramer::new(limits);
+            }
         }
         if !known_version {
             // R-CLIENT-4.
@@ -354,7 +460,10 @@ impl Session {
                 Ok(None) => {}
                 Err(reason) => out.push(Action::Show(Display::NotSent(reason))),
             },
-            Command::Users => out.push(Action::Send(ClientMessage::Users)),
+            Command::Users => match &self.last_players {
+                Some(present) if self.unannounced => out.push(Action::Show(present.clone())),
+                _ => out.push(Action::Send(ClientMessage::Users)),
+            },
             Command::Help => out.push(Action::Show(Display::Help)),
             Command::Quit(reason) => self.quit_with_reason(reason, out),
             Command::Nothing => {}
@@ -395,7 +504,14 @@ impl Session {
 
     fn register(&mut self, nick: Nick, out: &mut Vec<Action>) {
         out.push(Action::Send(ClientMessage::User(nick.clone())));
-        self.phase = Phase::Registering(nick);
+        if self.unannounced {
+            // A PodSixNet server that is not minichat sends no WELCOME and refuses no name.
+            self.nick = Some(nick.clone());
+            self.phase = Phase::Chatting;
+            out.push(Action::Show(Display::Welcome { nick }));
+        } else {
+            self.phase = Phase::Registering(nick);
+        }
     }
 
     fn after_nick_refused(&mut self, out: &mut Vec<Action>) {
@@ -418,7 +534,13 @@ impl Session {
 
     fn quit(&mut self, reason: Option<Text>, status: ExitStatus, out: &mut Vec<Action>) {
         out.push(Action::Send(ClientMessage::Quit(reason)));
-        self.phase = Phase::Quitting(status);
+        if self.unannounced {
+            // No BYE will come: PodSixNet programs leave by closing the connection, which the
+            // glue does when the session exits.
+            self.end(status, out);
+        } else {
+            self.phase = Phase::Quitting(status);
+        }
     }
 
     fn end(&mut self, status: ExitStatus, out: &mut Vec<Action>) {

@@ -46,8 +46,16 @@ pub struct Finished {
 impl PipeClient {
     /// Starts `minichat <server> <args…>`; `name` labels failures.
     pub fn start(name: &str, server: &str, args: &[&str]) -> PipeClient {
+        PipeClient::run(name, &[&[server], args].concat())
+    }
+
+    /// Starts `minichat --podsixnet <server> <args…>`.
+    pub fn podsixnet(name: &str, server: &str, args: &[&str]) -> PipeClient {
+        PipeClient::run(name, &[&["--podsixnet", server], args].concat())
+    }
+
+    fn run(name: &str, args: &[&str]) -> PipeClient {
         let mut child = Command::new(env!("CARGO_BIN_EXE_minichat"))
-            .arg(server)
             .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())

@@ -710,10 +710,10 @@ fn view(lines: &[String]) -> Result<Option<BTreeSet<String>>, String> {
             building.extend(nicks.split(' ').map(str::to_owned));
         } else if line.starts_with("ENDUSERS ") {
             let list: BTreeSet<String> = building.drain(..).collect();
-            if let Some(current) = &view {
-                if *current != list {
-                    return Err(format!("a user list {list:?} differs from the view {current:?} (R-ORDER-4)"));
-                }
+            if let Some(current) = &view
+                && *current != list
+            {
+                return Err(format!("a user list {list:?} differs from the view {current:?} (R-ORDER-4)"));
             }
             view = Some(list);
         } else if let (Some(nick), Some(current)) = (line.strip_prefix("JOIN "), view.as_mut()) {
