@@ -12,6 +12,8 @@ use minichat_protocol::{ErrorCode, Limits, ServerMessage, Text};
 use super::timers::TimerKind;
 
 pub const GREETING: &str = "welcome to minichat; register with: USER <nick>";
+/// The greeting for PodSixNet programs, which register with a dict, not a line (SPEC.md §16).
+pub const PODSIXNET_GREETING: &str = "welcome to minichat; register with {\"action\": \"username\", \"username\": <nick>}";
 
 /// `ERROR <code> <text>`.
 pub fn error(code: ErrorCode, text: &str) -> ServerMessage {
@@ -23,6 +25,10 @@ pub fn error(code: ErrorCode, text: &str) -> ServerMessage {
 
 pub fn hello(limits: Limits) -> ServerMessage {
     ServerMessage::hello(limits, Text::new(GREETING).expect("the greeting is valid text"))
+}
+
+pub fn podsixnet_hello(limits: Limits) -> ServerMessage {
+    ServerMessage::hello(limits, Text::new(PODSIXNET_GREETING).expect("the greeting is valid text"))
 }
 
 pub fn nick_in_use(nick: &str) -> ServerMessage {

@@ -175,12 +175,11 @@ fn frame_bytes(frame: ServerFrame) -> Bytes {
 
 /// What a client receives on accept (R-REG-1; R-PSN-6 adds `connected` first).
 pub fn greeting(profile: Profile, limits: Limits) -> Bytes {
-    let hello = replies::hello(limits);
     match profile {
-        Profile::Line => hello.to_bytes(),
+        Profile::Line => replies::hello(limits).to_bytes(),
         Profile::PodSixNet => {
             let mut out = BytesMut::from(&frame_bytes(ServerFrame::Connected)[..]);
-            out.extend_from_slice(&encode(profile, &hello));
+            out.extend_from_slice(&encode(profile, &replies::podsixnet_hello(limits)));
             out.freeze()
         }
     }
