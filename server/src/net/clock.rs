@@ -1,6 +1,6 @@
 //! The clock task: calls [`Server::tick`](crate::core::Server::tick) when the core's next deadline
-//! comes, and logs connection totals when they are due — no periodic wake-ups, so an idle server
-//! uses no CPU.
+//! comes, logs connection totals when they are due, and notices when the server falls quiet — no
+//! periodic wake-ups, so an idle server uses no CPU.
 
 use std::rc::Rc;
 
@@ -11,10 +11,8 @@ use super::{Shared, now};
 pub(super) async fn run(shared: Rc<Shared>) {
     loop {
         let core_deadline = shared.core.borrow().next_deadline();
-        let deadline = match (core_deadline, shared.totals_due.get()) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
+        let deadline =
+            [core_deadline, shared.totals_due.get(), shared.quiet_check_due.get()].into_iter().flatten().min();
         shared.clock_target.set(deadline);
         tokio::select! {
             () = shared.clock_wake.notified() => continue,
@@ -25,6 +23,9 @@ pub(super) async fn run(shared: Rc<Shared>) {
         shared.dispatch();
         if shared.totals_due.get().is_some_and(|due| due <= now) {
             shared.log_totals(now);
+        }
+        if shared.quiet_check_due.get().is_some_and(|due| due <= now) {
+            shared.check_quiet(now);
         }
     }
 }

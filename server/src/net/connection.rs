@@ -4,26 +4,27 @@
 //! The task does what [`IoState`](crate::core::IoState) asks, no more: it writes whenever output
 //! is queued, reads only while the core wants input (flood control may pause it), and closes on
 //! `close`. It holds no buffer of its own: reads land in the shared buffer and writes come
-//! straight from the core's queue, so an idle connection costs only this small future.
+//! straight from the core's queue, so an idle connection costs only this small task.
 
 use std::io;
 use std::rc::Rc;
+use std::task::{Context, Poll};
 
 use tokio::net::TcpStream;
-use tokio::sync::Notify;
 use tracing::debug;
 
 use super::{Shared, now};
 use crate::core::{CloseMode, ConnId};
 
-pub(super) async fn run(shared: Rc<Shared>, id: ConnId, stream: TcpStream, wake: Rc<Notify>) {
-    if let Err(error) = drive(&shared, id, &stream, &wake).await {
+pub(super) async fn run(shared: Rc<Shared>, id: ConnId, stream: TcpStream) {
+    if let Err(error) = std::future::poll_fn(|cx| poll_drive(&shared, id, &stream, cx)).await {
         debug!(conn = id.index(), %error, "connection failed");
     }
     drop(stream);
     shared.core.borrow_mut().closed(id, now());
     shared.wakers.borrow_mut()[id.index()] = None;
     shared.dispatch();
+    shared.note_activity();
     shared.note_close();
     shared.live.set(shared.live.get() - 1);
     if shared.live.get() == 0 {
@@ -31,34 +32,43 @@ pub(super) async fn run(shared: Rc<Shared>, id: ConnId, stream: TcpStream, wake:
     }
 }
 
-async fn drive(shared: &Shared, id: ConnId, stream: &TcpStream, wake: &Notify) -> io::Result<()> {
+/// One turn of the connection: write what is queued, close if the core is done, read once if it
+/// wants input, and otherwise wait — for the socket (its readiness wakes this task) or for the
+/// core (`Shared::dispatch` wakes it through the waker left in `Shared::wakers`).
+///
+/// Written by hand rather than with `select!` over readiness futures: `poll_read_ready` and
+/// `poll_write_ready` keep the waker in the socket's own registration, so the task needs no waiter
+/// nodes of its own and stays a few dozen bytes, which matters at thousands of idle connections.
+fn poll_drive(shared: &Shared, id: ConnId, stream: &TcpStream, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+    {
+        let mut wakers = shared.wakers.borrow_mut();
+        let slot = &mut wakers[id.index()];
+        if !slot.as_ref().is_some_and(|waker| waker.will_wake(cx.waker())) {
+            *slot = Some(cx.waker().clone());
+        }
+    }
     loop {
-        let Some(mut io) = shared.core.borrow().io(id) else { return Ok(()) };
+        let Some(io) = shared.core.borrow().io(id) else { return Poll::Ready(Ok(())) };
         if io.write {
             write_queued(shared, id, stream)?;
-            io = match shared.core.borrow().io(id) {
-                Some(io) => io,
-                None => return Ok(()),
-            };
         }
+        let Some(io) = shared.core.borrow().io(id) else { return Poll::Ready(Ok(())) };
         match io.close {
             // Everything the core queued is written (the BYE among it): close.
-            Some(_) if !io.write => return Ok(()),
+            Some(_) if !io.write => return Poll::Ready(Ok(())),
             // Slow consumers and refused connections get one try, never a wait (R-LIMIT-3).
-            Some(CloseMode::Abandon) => return Ok(()),
+            Some(CloseMode::Abandon) => return Poll::Ready(Ok(())),
             _ => {}
         }
-        tokio::select! {
-            biased;
-            () = wake.notified() => {}
-            ready = stream.readable(), if io.read => {
-                ready?;
-                read_once(shared, id, stream)?;
-                // One read per turn, then let the other connections have theirs.
-                tokio::task::yield_now().await;
-            }
-            ready = stream.writable(), if io.write => ready?,
+        if io.write && stream.poll_write_ready(cx)?.is_ready() {
+            continue; // room in the socket again
         }
+        if io.read && stream.poll_read_ready(cx)?.is_ready() {
+            read_once(shared, id, stream)?;
+            // One read per turn, then let the other connections have theirs.
+            cx.waker().wake_by_ref();
+        }
+        return Poll::Pending;
     }
 }
 
@@ -73,6 +83,7 @@ fn read_once(shared: &Shared, id: ConnId, stream: &TcpStream) -> io::Result<()> 
     }
     drop(buf);
     shared.dispatch();
+    shared.note_activity();
     Ok(())
 }
 

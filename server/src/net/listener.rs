@@ -9,7 +9,6 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
-use tokio::sync::Notify;
 use tracing::{debug, warn};
 
 use super::{Shared, connection, now};
@@ -40,18 +39,17 @@ pub(super) async fn run(shared: Rc<Shared>, listener: TcpListener, profile: Prof
                     debug!(%peer, %error, "TCP keepalive failed");
                 }
                 let id = shared.core.borrow_mut().connect_with(profile, peer.ip(), now());
-                let wake = Rc::new(Notify::new());
                 {
                     let mut wakers = shared.wakers.borrow_mut();
                     if wakers.len() <= id.index() {
                         wakers.resize(id.index() + 1, None);
                     }
-                    wakers[id.index()] = Some(wake.clone());
                 }
                 shared.live.set(shared.live.get() + 1);
                 debug!(conn = id.index(), %peer, "accepted");
-                tokio::task::spawn_local(connection::run(shared.clone(), id, stream, wake));
+                tokio::task::spawn_local(connection::run(shared.clone(), id, stream));
                 shared.dispatch();
+                shared.note_activity();
             }
             Err(error) if is_about_one_connection(&error) => debug!(%error, "accept: connection gone"),
             Err(error) => {

@@ -25,6 +25,7 @@ use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::rc::Rc;
+use std::task::Waker;
 use std::time::{Duration, Instant};
 
 use tokio::net::TcpListener;
@@ -38,8 +39,8 @@ use crate::core::{ConnId, MAX_READ, Profile, Server};
 /// borrow is held across an `.await`.
 struct Shared {
     core: RefCell<Server>,
-    /// One wake-up per live connection task, indexed by [`ConnId::index`].
-    wakers: RefCell<Vec<Option<Rc<Notify>>>>,
+    /// The waker of each live connection task, indexed by [`ConnId::index`].
+    wakers: RefCell<Vec<Option<Waker>>>,
     /// The buffer every connection reads into: the core copies only incomplete lines out of it.
     read_buf: RefCell<Box<[u8]>>,
     /// Scratch list for [`Server::take_woken`], kept to avoid an allocation per call.
@@ -53,14 +54,22 @@ struct Shared {
     /// When the connection totals were last logged, and when they are due again.
     totals_logged_at: Cell<Option<Instant>>,
     totals_due: Cell<Option<Instant>>,
+    /// Something happened since the last quiet check; when the next check is due.
+    busy: Cell<bool>,
+    quiet_check_due: Cell<Option<Instant>>,
+    /// Called once the server has been quiet for [`QUIET_AFTER`] (see [`serve_with`]).
+    on_quiet: Box<dyn Fn()>,
 }
+
+/// How long without any event before the server counts as quiet.
+const QUIET_AFTER: Duration = Duration::from_secs(1);
 
 /// Connection totals (why connections closed) are logged at most this often, so that an attack
 /// that opens and closes thousands of connections cannot flood the log.
 const TOTALS_EVERY: Duration = Duration::from_secs(60);
 
 impl Shared {
-    fn new(core: Server) -> Rc<Shared> {
+    fn new(core: Server, on_quiet: Box<dyn Fn()>) -> Rc<Shared> {
         Rc::new(Shared {
             core: RefCell::new(core),
             wakers: RefCell::new(Vec::new()),
@@ -72,6 +81,9 @@ impl Shared {
             all_closed: Notify::new(),
             totals_logged_at: Cell::new(None),
             totals_due: Cell::new(None),
+            busy: Cell::new(false),
+            quiet_check_due: Cell::new(None),
+            on_quiet,
         })
     }
 
@@ -87,7 +99,7 @@ impl Shared {
         let wakers = self.wakers.borrow();
         for id in woken.drain(..) {
             if let Some(Some(waker)) = wakers.get(id.index()) {
-                waker.notify_one();
+                waker.wake_by_ref();
             }
         }
         if next.is_some_and(|next| self.clock_target.get().is_none_or(|target| next < target)) {
@@ -109,6 +121,25 @@ impl Shared {
                 self.clock_wake.notify_one();
             }
             _ => self.log_totals(now),
+        }
+    }
+
+    /// A client did something (connected, sent bytes, left): the server is not quiet. Only
+    /// clients count, so the clock's own wake-ups let the server fall quiet.
+    fn note_activity(&self) {
+        if !self.busy.replace(true) && self.quiet_check_due.get().is_none() {
+            self.quiet_check_due.set(Some(now() + QUIET_AFTER));
+            self.clock_wake.notify_one();
+        }
+    }
+
+    /// The quiet check is due: if nothing happened for a whole period, the server is quiet.
+    fn check_quiet(&self, now: Instant) {
+        if self.busy.replace(false) {
+            self.quiet_check_due.set(Some(now + QUIET_AFTER));
+        } else {
+            self.quiet_check_due.set(None);
+            (self.on_quiet)();
         }
     }
 
@@ -136,9 +167,21 @@ pub struct Listeners {
 /// client gets `ERROR SHUTTING_DOWN` and `BYE`, and the function returns once all connections
 /// are closed or the grace period is over. Must run inside a [`tokio::task::LocalSet`].
 pub async fn serve(config: &Config, listeners: Listeners, stop: impl Future<Output = ()>) -> io::Result<()> {
+    serve_with(config, listeners, stop, || {}).await
+}
+
+/// [`serve`], calling `on_quiet` each time the server falls quiet: one second without any event
+/// after a period of activity. The binary uses it to return memory freed by a burst to the
+/// operating system; an idle server is not woken again until something happens.
+pub async fn serve_with(
+    config: &Config,
+    listeners: Listeners,
+    stop: impl Future<Output = ()>,
+    on_quiet: impl Fn() + 'static,
+) -> io::Result<()> {
     let core = Server::new(config).map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
     let grace = config.shutdown_grace;
-    let shared = Shared::new(core);
+    let shared = Shared::new(core, Box::new(on_quiet));
     let clock = tokio::task::spawn_local(clock::run(shared.clone()));
     let podsixnet = async {
         match listeners.podsixnet {
