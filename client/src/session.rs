@@ -193,7 +193,7 @@ impl Session {
     pub fn wants_input(&self) -> Option<Prompt> {
         match (&self.phase, &self.nick) {
             (Phase::ChoosingNick, _) => Some(Prompt::Nick),
-            (Phase::Chatting, Some(nick)) => Some(Prompt::Message { nick: nick.clone() }),
+            (Phase::Chatting, Some(nick)) => Some(Prompt::Message { nick: *nick }),
             _ => None,
         }
     }
@@ -320,7 +320,7 @@ impl Session {
             ServerMessage::Hello { version, limits, .. } => self.on_hello(version, limits, out),
             ServerMessage::Welcome(nick) => {
                 if matches!(self.phase, Phase::Registering(_)) {
-                    self.nick = Some(nick.clone());
+                    self.nick = Some(nick);
                     self.phase = Phase::Chatting;
                     out.push(Action::Show(Display::Welcome { nick }));
                 } else {
@@ -400,7 +400,7 @@ impl Session {
         match &self.phase {
             Phase::Registering(nick) if refuses_nick => {
                 // R-REG-4: the refusal changed nothing; the user may try again.
-                out.push(Action::Show(Display::NickRefused { nick: nick.clone(), code, text }));
+                out.push(Action::Show(Display::NickRefused { nick: *nick, code, text }));
                 self.after_nick_refused(out);
             }
             _ => out.push(Action::Show(Display::ServerError { code, text })),
@@ -503,10 +503,10 @@ impl Session {
     // ---------- transitions ----------
 
     fn register(&mut self, nick: Nick, out: &mut Vec<Action>) {
-        out.push(Action::Send(ClientMessage::User(nick.clone())));
+        out.push(Action::Send(ClientMessage::User(nick)));
         if self.unannounced {
             // A PodSixNet server that is not minichat sends no WELCOME and refuses no name.
-            self.nick = Some(nick.clone());
+            self.nick = Some(nick);
             self.phase = Phase::Chatting;
             out.push(Action::Show(Display::Welcome { nick }));
         } else {

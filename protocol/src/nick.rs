@@ -1,22 +1,28 @@
 //! Nicknames (SPEC.md §4): the validated [`Nick`] and its case-folded [`NickKey`].
 //!
+//! A nick is at most 32 ASCII bytes, so both are stored inline, without a heap allocation: a
+//! server holds one per member for as long as it is connected, and copying one into every `JOIN`
+//! or `MSG` it builds costs nothing.
+//!
 //! A `Nick` can only be built from a string that matches the grammar, so the rest of the system
 //! never re-checks one. Uniqueness is decided on the `NickKey`, never on the `Nick`: `Nick`'s own
 //! equality stays exact because the server must repeat a nick exactly as registered (R-NICK-3).
 
 use std::fmt;
 
+use arrayvec::ArrayString;
+
 use crate::limits::MAX_NICK_LEN;
 
 /// A nick that matches SPEC.md's `nick` rule: 1 to 32 bytes, an ASCII letter or `_` first, then
 /// ASCII letters, digits, `_` or `-` (R-NICK-1).
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Nick(Box<str>);
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Nick(ArrayString<MAX_NICK_LEN>);
 
 /// A nick after case folding (`A`–`Z` to `a`–`z`, R-NICK-2): two nicks collide exactly when their
 /// keys are equal.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct NickKey(Box<str>);
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct NickKey(ArrayString<MAX_NICK_LEN>);
 
 /// Why a string is not a nick.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -54,10 +60,7 @@ impl Nick {
         if let Some((offset, ch)) = chars.find(|&(_, c)| !c.is_ascii() || !is_nick_rest(c as u8)) {
             return Err(NickError::BadChar { ch, offset });
         }
-        if s.len() > MAX_NICK_LEN {
-            return Err(NickError::TooLong(s.len()));
-        }
-        Ok(Nick(s.into()))
+        ArrayString::from(s).map(Nick).map_err(|_| NickError::TooLong(s.len()))
     }
 
     /// The nick exactly as registered.
@@ -67,7 +70,9 @@ impl Nick {
 
     /// The case-folded key that uniqueness is decided on (R-NICK-2).
     pub fn key(&self) -> NickKey {
-        NickKey(self.0.to_ascii_lowercase().into_boxed_str())
+        let mut key = self.0;
+        key.make_ascii_lowercase();
+        NickKey(key)
     }
 
     /// Whether two nicks collide, without allocating a key.
@@ -91,7 +96,7 @@ impl fmt::Display for Nick {
 
 impl fmt::Debug for Nick {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Nick({:?})", &*self.0)
+        write!(f, "Nick({:?})", self.0.as_str())
     }
 }
 
@@ -121,12 +126,12 @@ impl<'a> arbitrary::Arbitrary<'a> for Nick {
         const FIRST: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_";
         const REST: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-";
         let len = u.int_in_range(1..=MAX_NICK_LEN)?;
-        let mut s = String::with_capacity(len);
+        let mut s = ArrayString::new();
         s.push(*u.choose(FIRST)? as char);
         for _ in 1..len {
             s.push(*u.choose(REST)? as char);
         }
-        Ok(Nick(s.into_boxed_str()))
+        Ok(Nick(s))
     }
 }
 

@@ -372,8 +372,8 @@ fn a_relay_or_leave_built_from_the_longest_nick_and_text_fits_l() {
         let from = nick(&"n".repeat(32));
         let words = text(&"w".repeat(limits.max_text()));
         let lines = [
-            ServerMessage::Msg { from: from.clone(), text: words.clone() },
-            ServerMessage::Leave { nick: from.clone(), cause: LeaveCause::Timeout, reason: Some(words.clone()) },
+            ServerMessage::Msg { from, text: words.clone() },
+            ServerMessage::Leave { nick: from, cause: LeaveCause::Timeout, reason: Some(words.clone()) },
         ];
         for msg in lines {
             let wire = msg.to_bytes();

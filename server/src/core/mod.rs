@@ -418,7 +418,7 @@ impl Server {
             (ClientMessage::Msg(_) | ClientMessage::Users, None) => self.reply_error(id, replies::not_registered()), // R-REG-6
             (ClientMessage::Msg(text), Some(member)) => {
                 // R-MSG-1: to every member, the sender included.
-                let from = self.room.nick_at(member).clone();
+                let from = *self.room.nick_at(member);
                 self.broadcast(&ServerMessage::Msg { from, text }, None);
             }
             (ClientMessage::Users, Some(_)) => {
@@ -441,8 +441,8 @@ impl Server {
         if self.room.holds(&nick) {
             return self.reply_error(id, replies::nick_in_use(nick.as_str()));
         }
-        let join = ServerMessage::Join(nick.clone());
-        let welcome = ServerMessage::Welcome(nick.clone());
+        let join = ServerMessage::Join(nick);
+        let welcome = ServerMessage::Welcome(nick);
         let member = self.room.join(id, nick);
         let conn = &mut self.conns[id.index()];
         conn.phase = Phase::Registered { member };

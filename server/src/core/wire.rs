@@ -202,7 +202,7 @@ pub fn user_list(profile: Profile, first: Option<&ServerMessage>, members: &[Mem
 }
 
 fn players(members: &[Member]) -> Bytes {
-    frame_bytes(ServerFrame::Players(members.iter().map(|m| m.nick.clone()).collect::<Vec<Nick>>()))
+    frame_bytes(ServerFrame::Players(members.iter().map(|m| m.nick).collect::<Vec<Nick>>()))
 }
 
 /// A room event (JOIN, MSG, LEAVE), written once per form and shared by all recipients.

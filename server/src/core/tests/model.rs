@@ -399,7 +399,7 @@ impl Model {
                     return self.deliver(who, &replies::nick_in_use(nick.as_str()).to_bytes());
                 }
                 self.members.push(who);
-                self.c(who).state = State::Registered(nick.clone());
+                self.c(who).state = State::Registered(nick);
                 let welcome = format!("WELCOME {nick}\n{}", self.user_list());
                 self.deliver(who, welcome.as_bytes());
                 self.broadcast(&format!("JOIN {nick}"), Some(who));
