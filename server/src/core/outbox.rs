@@ -4,8 +4,9 @@
 //! single buffer. For chat-sized lines a copy is cheaper than sharing: a shared handle
 //! (`bytes::Bytes`) costs 32 bytes of queue and an atomic reference count per delivery — three
 //! times the size of a typical `JOIN` — while a copy costs exactly the line, and the adapter
-//! writes everything queued with one `write`. When the buffer empties it is freed: an idle
-//! connection holds no write buffer.
+//! writes everything queued with one `write`. An emptied buffer is kept while traffic goes on
+//! (allocating one per burst per recipient would cost more than the copies) and freed by
+//! [`Outbox::release`] once the server falls quiet: an idle connection holds no write buffer.
 
 /// A byte FIFO: the pending bytes are `buf[start..]`.
 #[derive(Debug)]
@@ -20,6 +21,10 @@ pub struct Outbox {
 
 /// A buffer this large that is mostly written is shrunk, so a burst does not pin memory.
 const SHRINK_ABOVE: usize = 64 * 1024;
+
+/// An emptied buffer up to this size is kept for the next burst; a larger one (a user list, a
+/// backlog) is freed at once, so thousands of connections never keep their largest burst.
+const KEEP_WHEN_EMPTY: usize = 4 * 1024;
 
 impl Outbox {
     /// An empty queue of units that each end with `unit_end`.
@@ -64,7 +69,10 @@ impl Outbox {
         // rest of one whole unit is sent before a slow consumer's notice.
         self.mid_unit = written.len() < self.unit_end.len() || !written.ends_with(self.unit_end);
         self.start = end;
-        if self.start == self.buf.len() {
+        if self.start == self.buf.len() && self.buf.capacity() <= KEEP_WHEN_EMPTY {
+            self.buf.clear();
+            self.start = 0;
+        } else if self.start == self.buf.len() {
             self.buf = Vec::new();
             self.start = 0;
         } else if self.buf.capacity() > SHRINK_ABOVE && self.len() < self.buf.capacity() / 4 {
@@ -83,6 +91,14 @@ impl Outbox {
         let drop = self.start.saturating_sub(self.kept());
         self.buf.drain(..drop);
         self.start -= drop;
+    }
+
+    /// Frees the buffer if nothing is waiting.
+    pub fn release(&mut self) {
+        if self.is_empty() {
+            self.buf = Vec::new();
+            self.start = 0;
+        }
     }
 
     /// Drops everything and the queue's memory.
@@ -124,15 +140,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn consume_advances_and_frees_memory_when_empty() {
+    fn consume_advances_and_release_frees_memory_when_empty() {
         let mut q = Outbox::new(b"\n");
         q.push(b"hello\n");
         q.push(b"world\n");
         assert_eq!(q.len(), 12);
         q.consume(8);
         assert_eq!(q.pending(), b"rld\n");
+        q.release();
+        assert!(q.capacity_bytes() > 0, "not released while bytes wait");
         q.consume(4);
         assert!(q.is_empty());
+        q.release();
         assert_eq!(q.capacity_bytes(), 0);
     }
 

@@ -139,6 +139,7 @@ impl Shared {
             self.quiet_check_due.set(Some(now + QUIET_AFTER));
         } else {
             self.quiet_check_due.set(None);
+            self.core.borrow_mut().release_idle_buffers();
             (self.on_quiet)();
         }
     }
