@@ -88,9 +88,38 @@ impl ServerMessage {
     /// The line with its LF, as shareable bytes: encode a broadcast once, clone the `Bytes` per
     /// recipient.
     pub fn to_bytes(&self) -> Bytes {
-        let mut out = BytesMut::new();
+        let mut out = BytesMut::with_capacity(self.encoded_len());
         self.encode(&mut out);
         out.freeze()
+    }
+
+    /// The length of the line `encode` writes, LF included, so a buffer can be sized once.
+    pub fn encoded_len(&self) -> usize {
+        fn digits(n: usize) -> usize {
+            n.checked_ilog10().map_or(1, |d| d as usize + 1)
+        }
+        let words: usize = match self {
+            ServerMessage::Hello { version, limits, text } => {
+                "HELLO".len() + 3 + version.as_str().len() + digits(limits.max_line()) + text.len()
+            }
+            ServerMessage::Welcome(nick) => "WELCOME ".len() + nick.as_str().len(),
+            ServerMessage::Users(nicks) => "USERS".len() + nicks.iter().map(|n| 1 + n.as_str().len()).sum::<usize>(),
+            ServerMessage::EndUsers(count) => "ENDUSERS ".len() + digits(*count),
+            ServerMessage::Join(nick) => "JOIN ".len() + nick.as_str().len(),
+            ServerMessage::Msg { from, text } => "MSG ".len() + from.as_str().len() + 1 + text.len(),
+            ServerMessage::Leave { nick, cause, reason } => {
+                "LEAVE ".len()
+                    + nick.as_str().len()
+                    + 1
+                    + cause.as_str().len()
+                    + reason.as_ref().map_or(0, |r| 1 + r.len())
+            }
+            ServerMessage::Ping(token) => "PING ".len() + token.as_str().len(),
+            ServerMessage::Pong(token) => "PONG ".len() + token.as_str().len(),
+            ServerMessage::Error { code, text } => "ERROR ".len() + code.as_str().len() + 1 + text.len(),
+            ServerMessage::Bye(text) => "BYE".len() + text.as_ref().map_or(0, |t| 1 + t.len()),
+        };
+        words + 1
     }
 
     /// A `HELLO` for this protocol version.

@@ -257,6 +257,7 @@ proptest! {
         (limits, msg) in with_limits(|l| server_message(l).boxed())
     ) {
         let wire = msg.to_bytes();
+        prop_assert_eq!(wire.len(), msg.encoded_len(), "encoded_len sizes the buffer exactly");
         prop_assert!(wire.len() - 1 <= limits.max_line(), "a {}-byte line, L = {}", wire.len() - 1, limits.max_line());
         let line = only_line(&wire, limits);
         prop_assert_eq!(&line, &msg.to_string());
