@@ -86,9 +86,9 @@ impl Config {
         if self.max_clients == 0 {
             return Err(ConfigError::NoClients);
         }
-        // A new client's user list is queued at once (R-REG-2) and must not make it a slow
-        // consumer, however full the room is.
-        let needed = user_list_bound(self.max_clients, limits);
+        // A new client's greeting and user list are queued at once (R-REG-1, R-REG-2), perhaps
+        // before it reads anything, and must not make it a slow consumer, however full the room is.
+        let needed = GREETING_BOUND + user_list_bound(self.max_clients, limits);
         if self.max_queue < needed {
             return Err(ConfigError::QueueTooSmall { queue: self.max_queue, clients: self.max_clients, needed });
         }
@@ -109,6 +109,10 @@ impl Config {
         Ok(limits)
     }
 }
+
+/// The most bytes a connection is sent on accept: `HELLO` (R-REG-1), or PodSixNet's `connected`
+/// and `hello` frames (R-PSN-6), the larger at about 140 bytes with the reference greeting.
+const GREETING_BOUND: usize = 256;
 
 /// The most bytes a user list of `clients` nicks can take, with WELCOME before it.
 pub(crate) fn user_list_bound(clients: usize, limits: Limits) -> usize {

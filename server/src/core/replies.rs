@@ -13,7 +13,8 @@ use super::timers::TimerKind;
 
 pub const GREETING: &str = "welcome to minichat; register with: USER <nick>";
 /// The greeting for PodSixNet programs, which register with a dict, not a line (SPEC.md §16).
-pub const PODSIXNET_GREETING: &str = "welcome to minichat; register with {\"action\": \"username\", \"username\": <nick>}";
+pub const PODSIXNET_GREETING: &str =
+    "welcome to minichat; register with {\"action\": \"username\", \"username\": <nick>}";
 
 /// `ERROR <code> <text>`.
 pub fn error(code: ErrorCode, text: &str) -> ServerMessage {

@@ -1,0 +1,5 @@
+//! Arbitrary bytes into the server line parser, framed and as one `&str`:
+//! `minichat_fuzz_checks::server_line` says what is checked.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| minichat_fuzz_checks::server_line(data));
