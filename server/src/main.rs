@@ -126,17 +126,13 @@ fn main() -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().context("starting Tokio")?;
     let local = tokio::task::LocalSet::new();
     local.block_on(&runtime, async {
-        let line = TcpListener::bind(config.listen).await.with_context(|| {
-            format!("cannot listen on {}: is another server using it? choose another with --listen", config.listen)
-        })?;
-        let podsixnet = match config.podsixnet {
-            Some(addr) => Some(TcpListener::bind(addr).await.with_context(|| {
-                format!(
-                    "cannot listen on {addr} for PodSixNet: is another server using it? choose another with --podsixnet"
-                )
-            })?),
-            None => None,
+        let listen = |addr, flag: &str| {
+            minichat_server::net::bind(addr, &config).and_then(TcpListener::from_std).with_context(|| {
+                format!("cannot listen on {addr}: is another server using it? choose another with {flag}")
+            })
         };
+        let line = listen(config.listen, "--listen")?;
+        let podsixnet = config.podsixnet.map(|addr| listen(addr, "--podsixnet")).transpose()?;
         // The lines scripts wait for (the first is always printed first); logs go to stderr.
         println!("minichat-server listening on {}", line.local_addr()?);
         if let Some(podsixnet) = &podsixnet {

@@ -68,9 +68,6 @@ fn stalled_readers(scale: &Scale) -> (Config, Outcome<stalled::Report>) {
 const CONNECTION_BURST: usize = 1000;
 
 #[test]
-#[ignore = "the server listens with a backlog of 128 (the default of mio and std): a burst of 1000 \
-            connections overflows it, and the kernel drops handshakes that are retried only after \
-            1 s, 3 s, 7 s…; fix: listen with a backlog sized for M (ATTACKS.md, open problems)"]
 fn a_thousand_connections_at_once_are_all_accepted_without_a_dropped_handshake() {
     let scale = Scale::from_env();
     let config = config(&scale, CONNECTION_BURST);
@@ -87,9 +84,6 @@ fn stalled_readers_are_disconnected_as_slow_consumers_and_nobody_waits_for_them(
 }
 
 #[test]
-#[ignore = "the server leaves its sockets' send buffers to Linux's autotuning, which lets about 4 MiB pile \
-            up in the kernel for a stalled reader before Q is reached; fix: a fixed SO_SNDBUF on \
-            accepted sockets (ATTACKS.md, open problems)"]
 fn a_stalled_reader_is_disconnected_before_the_kernel_holds_more_than_q_for_it() {
     let scale = Scale::from_env();
     let (config, outcome) = stalled_readers(&scale);
@@ -146,10 +140,6 @@ fn a_flood_is_delayed_to_the_rate_never_dropped_and_warned_once() {
 }
 
 #[test]
-#[ignore = "honest clients that read as fast as they can are disconnected as slow consumers: 64 \
-            connections from one host, each within flood control, burst 20 lines of L bytes at once, \
-            1.3 MB into every queue where Q is 256 KiB; fix: one flood budget per address \
-            (ATTACKS.md, open problems)"]
 fn coordinated_bursts_from_one_host_do_not_get_honest_clients_disconnected() {
     let scale = Scale::from_env();
     let config = config(&scale, Config::default().max_per_address);
@@ -158,7 +148,11 @@ fn coordinated_bursts_from_one_host_do_not_get_honest_clients_disconnected() {
     let refill = Duration::from_secs(u64::from(config.msg_burst)) / config.msg_rate;
     let outcome = Scenario::new("bursts", config.clone(), connections)
         .run(&scale, |target| burst::launch(target, connections, config.msg_burst, refill));
-    outcome.assert_defended(&outcome.report.summary(), outcome.report.problems());
+    // Each burst is within flood control: traffic the server must deliver, so honest lines wait
+    // behind it in the global order and latency is not the measure here. What must hold is that
+    // honest clients reading at full speed are never taken for slow consumers: their queues are
+    // written as soon as they pass 8 KiB (net::WRITE_AT_ONCE) instead of growing past Q.
+    outcome.assert_defended_except_latency(&outcome.report.summary(), outcome.report.problems());
 }
 
 #[test]

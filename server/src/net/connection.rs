@@ -16,13 +16,15 @@ use tracing::debug;
 use super::{Shared, now};
 use crate::core::{CloseMode, ConnId};
 
-pub(super) async fn run(shared: Rc<Shared>, id: ConnId, stream: TcpStream) {
-    if let Err(error) = std::future::poll_fn(|cx| poll_drive(&shared, id, &stream, cx)).await {
+/// Drives connection `id`, whose socket [`super::listener`] put in `shared.sockets`, until the core
+/// is done with it; then closes the socket.
+pub(super) async fn run(shared: Rc<Shared>, id: ConnId) {
+    if let Err(error) = std::future::poll_fn(|cx| poll_drive(&shared, id, cx)).await {
         debug!(conn = id.index(), %error, "connection failed");
     }
-    drop(stream);
+    // Dropping the socket closes it.
+    shared.sockets.borrow_mut()[id.index()] = None;
     shared.core.borrow_mut().closed(id, now());
-    shared.wakers.borrow_mut()[id.index()] = None;
     shared.dispatch();
     shared.note_activity();
     shared.note_close();
@@ -39,14 +41,17 @@ pub(super) async fn run(shared: Rc<Shared>, id: ConnId, stream: TcpStream) {
 /// Written by hand rather than with `select!` over readiness futures: `poll_read_ready` and
 /// `poll_write_ready` keep the waker in the socket's own registration, so the task needs no waiter
 /// nodes of its own and stays a few dozen bytes, which matters at thousands of idle connections.
-fn poll_drive(shared: &Shared, id: ConnId, stream: &TcpStream, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+fn poll_drive(shared: &Shared, id: ConnId, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
     {
-        let mut wakers = shared.wakers.borrow_mut();
-        let slot = &mut wakers[id.index()];
-        if !slot.as_ref().is_some_and(|waker| waker.will_wake(cx.waker())) {
-            *slot = Some(cx.waker().clone());
+        let mut sockets = shared.sockets.borrow_mut();
+        let Some(socket) = sockets[id.index()].as_mut() else { return Poll::Ready(Ok(())) };
+        if !socket.waker.as_ref().is_some_and(|waker| waker.will_wake(cx.waker())) {
+            socket.waker = Some(cx.waker().clone());
         }
     }
+    let sockets = shared.sockets.borrow();
+    let Some(socket) = sockets[id.index()].as_ref() else { return Poll::Ready(Ok(())) };
+    let stream = &socket.stream;
     loop {
         let Some(io) = shared.core.borrow().io(id) else { return Poll::Ready(Ok(())) };
         if io.write {
@@ -88,7 +93,7 @@ fn read_once(shared: &Shared, id: ConnId, stream: &TcpStream) -> io::Result<()> 
 }
 
 /// Writes queued output until it is all written or the socket is full.
-fn write_queued(shared: &Shared, id: ConnId, stream: &TcpStream) -> io::Result<()> {
+pub(super) fn write_queued(shared: &Shared, id: ConnId, stream: &TcpStream) -> io::Result<()> {
     loop {
         let result = {
             let core = shared.core.borrow();

@@ -11,11 +11,14 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tracing::{debug, warn};
 
-use super::{Shared, connection, now};
+use super::{Shared, Socket, connection, now};
 use crate::core::Profile;
 
 const FIRST_BACKOFF: Duration = Duration::from_millis(5);
 const MAX_BACKOFF: Duration = Duration::from_secs(1);
+
+/// The kernel's send buffer per connection, in bytes (SPEC.md R-LIMIT-4).
+const SEND_BUFFER: usize = 64 * 1024;
 
 /// PodSixNet programs never answer PING (R-PSN-8): the kernel's keepalive finds dead peers.
 const KEEPALIVE: socket2::TcpKeepalive = socket2::TcpKeepalive::new()
@@ -38,16 +41,22 @@ pub(super) async fn run(shared: Rc<Shared>, listener: TcpListener, profile: Prof
                 {
                     debug!(%peer, %error, "TCP keepalive failed");
                 }
+                // A client that stops reading may cost the kernel no more than this beyond Q
+                // (Linux doubles it for bookkeeping); left alone, it grows to megabytes.
+                if let Err(error) = socket2::SockRef::from(&stream).set_send_buffer_size(SEND_BUFFER) {
+                    debug!(%peer, %error, "SO_SNDBUF failed");
+                }
                 let id = shared.core.borrow_mut().connect_with(profile, peer.ip(), now());
                 {
-                    let mut wakers = shared.wakers.borrow_mut();
-                    if wakers.len() <= id.index() {
-                        wakers.resize(id.index() + 1, None);
+                    let mut sockets = shared.sockets.borrow_mut();
+                    if sockets.len() <= id.index() {
+                        sockets.resize_with(id.index() + 1, || None);
                     }
+                    sockets[id.index()] = Some(Socket { stream, waker: None });
                 }
                 shared.live.set(shared.live.get() + 1);
                 debug!(conn = id.index(), %peer, "accepted");
-                tokio::task::spawn_local(connection::run(shared.clone(), id, stream));
+                tokio::task::spawn_local(connection::run(shared.clone(), id));
                 shared.dispatch();
                 shared.note_activity();
             }

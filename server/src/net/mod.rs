@@ -28,7 +28,7 @@ use std::rc::Rc;
 use std::task::Waker;
 use std::time::{Duration, Instant};
 
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Notify;
 use tracing::info;
 
@@ -39,8 +39,9 @@ use crate::core::{ConnId, MAX_READ, Profile, Server};
 /// borrow is held across an `.await`.
 struct Shared {
     core: RefCell<Server>,
-    /// The waker of each live connection task, indexed by [`ConnId::index`].
-    wakers: RefCell<Vec<Option<Waker>>>,
+    /// Each live connection's socket and task waker, indexed by [`ConnId::index`]. Borrowed
+    /// mutably only to add, remove or re-register; writes need only a shared borrow.
+    sockets: RefCell<Vec<Option<Socket>>>,
     /// The buffer every connection reads into: the core copies only incomplete lines out of it.
     read_buf: RefCell<Box<[u8]>>,
     /// Scratch list for [`Server::take_woken`], kept to avoid an allocation per call.
@@ -61,6 +62,19 @@ struct Shared {
     on_quiet: Box<dyn Fn()>,
 }
 
+/// A connection's socket, and the waker of the task that drives it.
+struct Socket {
+    stream: TcpStream,
+    waker: Option<Waker>,
+}
+
+/// Queued output past which [`Shared::dispatch`] writes at once instead of waiting for the
+/// connection's turn. Far under *Q*, so a reader that keeps up never nears it; and small enough
+/// that under heavy fan-out bytes reach clients in steady slices rather than in one burst per turn
+/// (W1 of BENCHMARKS.md: median p99 latency 9 ms at 8 KiB, 13 ms at 64 KiB; 2 KiB costs
+/// throughput).
+const WRITE_AT_ONCE: usize = 8 * 1024;
+
 /// How long without any event before the server counts as quiet.
 const QUIET_AFTER: Duration = Duration::from_secs(1);
 
@@ -72,7 +86,7 @@ impl Shared {
     fn new(core: Server, on_quiet: Box<dyn Fn()>) -> Rc<Shared> {
         Rc::new(Shared {
             core: RefCell::new(core),
-            wakers: RefCell::new(Vec::new()),
+            sockets: RefCell::new(Vec::new()),
             read_buf: RefCell::new(vec![0; MAX_READ].into_boxed_slice()),
             woken: RefCell::new(Vec::new()),
             clock_target: Cell::new(None),
@@ -89,6 +103,12 @@ impl Shared {
 
     /// After every call into the core: wake the connections it named, and the clock if the core
     /// now has an earlier deadline.
+    ///
+    /// Normally a woken connection writes when its task runs, after the other tasks already
+    /// queued, so that one write carries everything that arrived meanwhile. A connection whose
+    /// queue has grown past [`WRITE_AT_ONCE`] is written here and now instead: when many clients
+    /// send in the same turn, a reader that keeps up must not see its queue pass *Q* only because
+    /// its turn to write had not come yet.
     fn dispatch(&self) {
         let mut woken = self.woken.borrow_mut();
         let next = {
@@ -96,9 +116,14 @@ impl Shared {
             core.take_woken(&mut woken);
             core.next_deadline()
         };
-        let wakers = self.wakers.borrow();
+        let sockets = self.sockets.borrow();
         for id in woken.drain(..) {
-            if let Some(Some(waker)) = wakers.get(id.index()) {
+            let Some(Some(socket)) = sockets.get(id.index()) else { continue };
+            if self.core.borrow().queued_len(id) > WRITE_AT_ONCE {
+                // An error here shows again when the task writes; it handles it there.
+                let _ = connection::write_queued(self, id, &socket.stream);
+            }
+            if let Some(waker) = &socket.waker {
                 waker.wake_by_ref();
             }
         }
@@ -213,6 +238,22 @@ pub async fn serve_with(
     Ok(())
 }
 
+/// A listening socket for `addr` with a backlog of at least `max(1024, config.max_clients)`.
+///
+/// The standard library listens with a backlog of 128: a burst of connections (a thousand
+/// clients joining at once, or an attack) overflows it and the kernel drops handshakes that
+/// clients then wait on. The accept loop takes connections as fast as they come, so a deep queue
+/// costs nothing.
+pub fn bind(addr: SocketAddr, config: &Config) -> io::Result<std::net::TcpListener> {
+    let socket = socket2::Socket::new(socket2::Domain::for_address(addr), socket2::Type::STREAM, None)?;
+    socket.set_reuse_address(true)?;
+    socket.bind(&addr.into())?;
+    let backlog = i32::try_from(config.max_clients.max(1024)).unwrap_or(i32::MAX);
+    socket.listen(backlog)?;
+    socket.set_nonblocking(true)?;
+    Ok(socket.into())
+}
+
 /// A server running on its own thread, for tests and embedding. Dropping it shuts it down.
 pub struct ServerHandle {
     local_addr: SocketAddr,
@@ -225,14 +266,9 @@ pub struct ServerHandle {
 /// `config.listen` (port 0 picks a free port; see [`ServerHandle::local_addr`]).
 pub fn spawn(config: Config) -> io::Result<ServerHandle> {
     config.validate().map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
-    let bind = |addr| -> io::Result<std::net::TcpListener> {
-        let listener = std::net::TcpListener::bind(addr)?;
-        listener.set_nonblocking(true)?;
-        Ok(listener)
-    };
-    let listener = bind(config.listen)?;
+    let listener = bind(config.listen, &config)?;
     let local_addr = listener.local_addr()?;
-    let podsixnet = config.podsixnet.map(bind).transpose()?;
+    let podsixnet = config.podsixnet.map(|addr| bind(addr, &config)).transpose()?;
     let podsixnet_addr = podsixnet.as_ref().map(std::net::TcpListener::local_addr).transpose()?;
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let thread = std::thread::Builder::new().name("minichat-server".into()).spawn(move || {

@@ -51,7 +51,7 @@ fn config() -> Config {
         max_line: 128,
         max_clients: 6,
         max_per_address: 4,
-        max_queue: 400,
+        max_queue: 600, // the smallest Q that fits a greeting and a full user list (Config::validate)
         msg_rate: 0,
         register_timeout: Duration::from_millis(4000) + us(1),
         line_timeout: Duration::from_millis(3000) + us(20),
