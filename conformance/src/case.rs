@@ -7,6 +7,7 @@
 use std::fmt;
 
 use crate::expr::Expr;
+use crate::podsixnet::literal::Literal;
 use crate::spec::Level;
 use crate::template::{NameRange, NameTpl, NickRef, Template};
 
@@ -62,10 +63,12 @@ pub enum Param {
     FloodRate,
     /// The runner can make the server shut down (SPEC.md §14).
     Shutdown,
+    /// The server has a PodSixNet port and the runner knows it (SPEC.md §16).
+    PodSixNet,
 }
 
 impl Param {
-    pub const ALL: [Param; 11] = [
+    pub const ALL: [Param; 12] = [
         Param::MaxClients,
         Param::MaxPerAddress,
         Param::MaxQueue,
@@ -77,6 +80,7 @@ impl Param {
         Param::FloodBurst,
         Param::FloodRate,
         Param::Shutdown,
+        Param::PodSixNet,
     ];
 
     /// The name used in `requires` lines and expressions (`M`, `T_idle`, …).
@@ -93,6 +97,7 @@ impl Param {
             Param::FloodBurst => "burst",
             Param::FloodRate => "rate",
             Param::Shutdown => "shutdown",
+            Param::PodSixNet => "podsixnet",
         }
     }
 
@@ -115,6 +120,10 @@ impl Param {
             }
             Param::FloodBurst | Param::FloodRate => "run `conformance` with --msg-burst N and --msg-rate N",
             Param::Shutdown => "run `conformance` with --spawn 'COMMAND {port}', so it can stop the server",
+            Param::PodSixNet => {
+                "run `conformance` with --podsixnet HOST:PORT (the server's PodSixNet port; with --spawn, write \
+                 {podsixnet} in the command), or check a PodSixNet server with --profile podsixnet"
+            }
         }
     }
 
@@ -166,28 +175,32 @@ pub struct ConnectOptions {
     pub small_buffer: bool,
     /// `refused`: the connection must fail, or be closed without a `HELLO` (after shutdown).
     pub refused: bool,
+    /// `podsixnet`: the connection goes to the server's PodSixNet port and speaks frames
+    /// (SPEC.md §16); lines the case sends on it are sent as the frames that stand for them.
+    pub podsixnet: bool,
 }
 
 impl Default for ConnectOptions {
     fn default() -> Self {
-        ConnectOptions { hello: true, autopong: true, small_buffer: false, refused: false }
+        ConnectOptions { hello: true, autopong: true, small_buffer: false, refused: false, podsixnet: false }
     }
 }
 
 /// What a step does.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Action {
-    /// `connect NAME [no-hello] [no-autopong] [small-buffer] [refused]`
+    /// `connect NAME [no-hello] [no-autopong] [small-buffer] [refused] [podsixnet]`
     Connect {
         conn: NameTpl,
         options: ConnectOptions,
     },
-    /// `register NAME [as {nick}]`: connect, `USER {NAME}` (or the nick given), `WELCOME`, a user
-    /// list, and a `JOIN` at every other registered connection of the case, whose view of the
-    /// room must then match the new client's list.
+    /// `register NAME [as {nick}] [podsixnet]`: connect, `USER {NAME}` (or the nick given),
+    /// `WELCOME`, a user list, and a `JOIN` at every other registered connection of the case,
+    /// whose view of the room must then match the new client's list.
     Register {
         conn: NameTpl,
         nick: Option<NickRef>,
+        podsixnet: bool,
     },
     /// `NAME> TEXT`: one write of TEXT and LF.
     SendLine {
@@ -200,6 +213,15 @@ pub enum Action {
         conn: NameTpl,
         writes: Vec<Template>,
         bytewise: bool,
+    },
+    /// `frame NAME [bytewise] [size EXPR] LITERAL`: a PodSixNet frame written as a Python
+    /// literal, sent as PodSixNet would send it (one write, or one per byte); with `size`, its
+    /// payload is made exactly that many bytes.
+    Frame {
+        conn: NameTpl,
+        literal: Literal,
+        bytewise: bool,
+        size: Option<Expr>,
     },
     /// `write NAME` … `end`: all the lines, each with LF, in a single write.
     Write {

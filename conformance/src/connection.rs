@@ -6,6 +6,12 @@
 //! next line with a deadline. The reader keeps lines raw — terminator included — so the session
 //! can check how the server terminated them (R-TRANS-3); it bounds a line it cannot split, so a
 //! server that never sends LF cannot exhaust the suite's memory.
+//!
+//! A PodSixNet connection (SPEC.md §16) is the same, with frames instead of lines: the reader cuts
+//! the stream at each `\0---\0` (bounded by [`MAX_FRAME`]), records each frame in the transcript
+//! as the value it holds, and queues its payload; the session reads it
+//! ([`crate::podsixnet::observer`]). Nothing is answered automatically: a server sends PodSixNet
+//! clients no `PING` (R-PSN-8).
 
 use std::collections::VecDeque;
 use std::io::{self, Read, Write};
@@ -15,8 +21,11 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use minichat_protocol::MAX_MAX_LINE;
+use minichat_protocol::podsixnet::{FrameTooLong, Framer};
 use socket2::{Domain, Protocol, SockRef, Socket, Type};
 
+use crate::podsixnet::MAX_FRAME;
+use crate::podsixnet::show::show_payload;
 use crate::transcript::{Direction, Transcript};
 
 /// The most the reader holds of one line: the largest *L* SPEC.md allows, a CR and the LF.
@@ -51,12 +60,28 @@ pub enum Arrival {
         len: usize,
         seq: u64,
     },
-    /// Bytes after the last LF when the connection ended.
+    /// Bytes after the last LF (or frame terminator) when the connection ended.
     Unterminated {
         bytes: Vec<u8>,
         seq: u64,
     },
+    /// A PodSixNet frame's payload, without its terminator. `seq` is its transcript entry.
+    Frame {
+        payload: Vec<u8>,
+        seq: u64,
+    },
+    /// More than [`MAX_FRAME`] bytes without a terminator; the reader skipped to the next one.
+    FrameTooLong {
+        seq: u64,
+    },
     End(End),
+}
+
+/// How the bytes of a connection are cut.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Framing {
+    Lines,
+    PodSixNet,
 }
 
 #[derive(Debug, Default)]
@@ -113,7 +138,8 @@ fn open(addr: SocketAddr, small_buffer: bool, timeout: Duration) -> io::Result<T
 }
 
 impl Connection {
-    /// Connects to `addr` and starts reading. Everything is recorded in `transcript` under `name`.
+    /// Connects to `addr` and starts reading lines. Everything is recorded in `transcript` under
+    /// `name`.
     pub fn connect(
         name: &str,
         addr: SocketAddr,
@@ -121,17 +147,41 @@ impl Connection {
         timeout: Duration,
         transcript: Transcript,
     ) -> io::Result<Connection> {
+        Connection::start(name, addr, small_buffer, timeout, transcript, Framing::Lines)
+    }
+
+    /// Connects to a server's PodSixNet port and starts reading frames (SPEC.md §16).
+    pub fn connect_podsixnet(
+        name: &str,
+        addr: SocketAddr,
+        small_buffer: bool,
+        timeout: Duration,
+        transcript: Transcript,
+    ) -> io::Result<Connection> {
+        Connection::start(name, addr, small_buffer, timeout, transcript, Framing::PodSixNet)
+    }
+
+    fn start(
+        name: &str,
+        addr: SocketAddr,
+        small_buffer: bool,
+        timeout: Duration,
+        transcript: Transcript,
+        framing: Framing,
+    ) -> io::Result<Connection> {
         let stream = Arc::new(open(addr, small_buffer, timeout)?);
         transcript.event(name, &format!("connected to {addr}"));
         let shared = Arc::new(Shared::default());
-        shared.autopong.store(true, std::sync::atomic::Ordering::SeqCst);
+        shared.autopong.store(framing == Framing::Lines, std::sync::atomic::Ordering::SeqCst);
         let reader = {
             let (stream, shared, transcript, name) =
                 (stream.clone(), shared.clone(), transcript.clone(), name.to_owned());
-            std::thread::Builder::new()
-                .name(format!("conn-{name}"))
-                .stack_size(128 * 1024)
-                .spawn(move || read_loop(&name, &stream, &shared, &transcript))?
+            std::thread::Builder::new().name(format!("conn-{name}")).stack_size(128 * 1024).spawn(
+                move || match framing {
+                    Framing::Lines => read_loop(&name, &stream, &shared, &transcript),
+                    Framing::PodSixNet => read_frames(&name, &stream, &shared, &transcript),
+                },
+            )?
         };
         Ok(Connection { name: name.to_owned(), stream, shared, reader: Some(reader), transcript, write_closed: false })
     }
@@ -147,6 +197,22 @@ impl Connection {
         let seq = self.transcript.record(&self.name, Direction::Sent, bytes);
         if let Some(note) = note {
             self.transcript.annotate(seq, note);
+        }
+        if let Some(&last) = bytes.last() {
+            *half_sent = last != b'\n';
+        }
+        (&*self.stream).write_all(bytes)
+    }
+
+    /// Writes all of `bytes` in one write call, recording `shown` instead of the bytes: one entry
+    /// per frame, as the value it holds, for PodSixNet frames.
+    pub fn write_as(&self, bytes: &[u8], shown: &[Vec<u8>], note: Option<&str>) -> io::Result<()> {
+        let mut half_sent = self.shared.writing.lock().unwrap_or_else(|e| e.into_inner());
+        for entry in shown {
+            let seq = self.transcript.record(&self.name, Direction::Sent, entry);
+            if let Some(note) = note {
+                self.transcript.annotate(seq, note);
+            }
         }
         if let Some(&last) = bytes.last() {
             *half_sent = last != b'\n';
@@ -259,41 +325,51 @@ fn push(shared: &Shared, arrival: Arrival) {
     shared.changed.notify_all();
 }
 
+/// Waits while the connection is paused; false once the suite is closing it.
+fn wait_unpaused(shared: &Shared) -> bool {
+    let mut inbox = shared.lock();
+    while inbox.paused && !inbox.stopping {
+        inbox = shared.changed.wait(inbox).unwrap_or_else(|e| e.into_inner());
+    }
+    !inbox.stopping
+}
+
+/// The next read: `Ok(n)` bytes (never 0), or how the connection ended.
+fn read_some(stream: &TcpStream, shared: &Shared, buf: &mut [u8]) -> Result<usize, End> {
+    loop {
+        match (&*stream).read(buf) {
+            Ok(0) => return Err(if shared.lock().stopping { End::ByUs } else { End::Eof }),
+            Ok(n) => return Ok(n),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                return Err(if shared.lock().stopping {
+                    End::ByUs
+                } else if matches!(e.kind(), io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted) {
+                    End::Reset
+                } else {
+                    End::Error(e.to_string())
+                });
+            }
+        }
+    }
+}
+
 fn read_loop(name: &str, stream: &TcpStream, shared: &Shared, transcript: &Transcript) {
     let mut buf = vec![0u8; 64 * 1024];
     let mut partial: Vec<u8> = Vec::new();
     // Inside a line longer than MAX_RAW_LINE: its length so far.
     let mut overlong: Option<(Vec<u8>, usize)> = None;
     loop {
-        {
-            let mut inbox = shared.lock();
-            while inbox.paused && !inbox.stopping {
-                inbox = shared.changed.wait(inbox).unwrap_or_else(|e| e.into_inner());
-            }
-            if inbox.stopping {
-                break;
-            }
+        if !wait_unpaused(shared) {
+            break;
         }
-        let n = match (&*stream).read(&mut buf) {
+        let n = match read_some(stream, shared, &mut buf) {
             Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => {
-                let end = if shared.lock().stopping {
-                    End::ByUs
-                } else if matches!(e.kind(), io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted) {
-                    End::Reset
-                } else {
-                    End::Error(e.to_string())
-                };
+            Err(end) => {
                 finish(name, shared, transcript, &partial, end);
                 return;
             }
         };
-        if n == 0 {
-            let end = if shared.lock().stopping { End::ByUs } else { End::Eof };
-            finish(name, shared, transcript, &partial, end);
-            return;
-        }
         let mut data = &buf[..n];
         while !data.is_empty() {
             let lf = data.iter().position(|&b| b == b'\n');
@@ -362,6 +438,43 @@ pub fn ping_token(line: &[u8]) -> Option<&str> {
     }
 }
 
+/// The reader of a PodSixNet connection: frames cut at each terminator, as PodSixNet's own
+/// receiver cuts them (so a payload holding the terminator arrives in pieces, as it would there).
+fn read_frames(name: &str, stream: &TcpStream, shared: &Shared, transcript: &Transcript) {
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut framer = Framer::new(MAX_FRAME);
+    let end = loop {
+        if !wait_unpaused(shared) {
+            break End::ByUs;
+        }
+        let n = match read_some(stream, shared, &mut buf) {
+            Ok(n) => n,
+            Err(end) => break end,
+        };
+        let mut input = &buf[..n];
+        while let Some(next) = framer.next_frame(&mut input) {
+            match next {
+                Ok(payload) => {
+                    let seq = transcript.record(name, Direction::Received, &show_payload(&payload));
+                    push(shared, Arrival::Frame { payload: payload.to_vec(), seq });
+                }
+                Err(FrameTooLong { max_payload }) => {
+                    let seq = transcript.record(name, Direction::Event, b"");
+                    transcript.annotate(seq, &format!("a frame of more than {max_payload} bytes, skipped"));
+                    push(shared, Arrival::FrameTooLong { seq });
+                }
+            }
+        }
+    };
+    let left = framer.buffered();
+    if left > 0 && end != End::ByUs {
+        let seq = transcript.record(name, Direction::Event, format!("{left} bytes of a frame").as_bytes());
+        transcript.annotate(seq, "no terminator before the connection ended");
+        push(shared, Arrival::Unterminated { bytes: Vec::new(), seq });
+    }
+    finish(name, shared, transcript, &[], end);
+}
+
 fn finish(name: &str, shared: &Shared, transcript: &Transcript, partial: &[u8], end: End) {
     if !partial.is_empty() && end != End::ByUs {
         let seq = transcript.record(name, Direction::Received, partial);
@@ -409,10 +522,41 @@ mod tests {
                 Arrival::Line { bytes, .. } => String::from_utf8(bytes).unwrap(),
                 Arrival::Unterminated { bytes, .. } => format!("partial:{}", String::from_utf8(bytes).unwrap()),
                 Arrival::End(e) => format!("{e:?}"),
-                Arrival::Overlong { .. } => "overlong".into(),
+                other => format!("{other:?}"),
             });
         }
         assert_eq!(got, ["one\n", "two\r\n", "three\n", "partial:four", "Eof"]);
+    }
+
+    #[test]
+    fn a_podsixnet_connection_cuts_frames_at_each_terminator_however_they_arrive() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let t = Transcript::new();
+        let c = Connection::connect_podsixnet(
+            "p",
+            listener.local_addr().unwrap(),
+            false,
+            Duration::from_secs(5),
+            t.clone(),
+        )
+        .unwrap();
+        let (mut s, _) = listener.accept().unwrap();
+        s.write_all(b"\x80\0---\0\x81a\0--").unwrap();
+        s.write_all(b"-\0\x2d\0---\0\x81").unwrap();
+        drop(s);
+        let mut got = Vec::new();
+        while let Some(a) = c.next(soon()) {
+            got.push(match a {
+                Arrival::Frame { payload, .. } => payload,
+                Arrival::Unterminated { .. } => b"unterminated".to_vec(),
+                Arrival::End(End::Eof) => b"eof".to_vec(),
+                other => panic!("{other:?}"),
+            });
+        }
+        assert_eq!(got, [&b"\x80"[..], b"\x81a", b"\x2d", b"unterminated", b"eof"]);
+        let shown: Vec<Vec<u8>> =
+            t.snapshot().entries.into_iter().filter(|e| e.direction == Direction::Received).map(|e| e.bytes).collect();
+        assert_eq!(shown, [&b"\"\""[..], b"\"a\"", b"\x2d\0---\0"], "values as values, the rest as bytes");
     }
 
     #[test]

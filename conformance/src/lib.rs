@@ -7,9 +7,12 @@
 //! - [`spec`]: SPEC.md's requirements, so failures quote them and a test proves coverage.
 //! - [`session`]: runs one case; [`connection`] is one of its TCP connections; [`observer`]
 //!   holds the checks every received line passes; [`transcript`] records everything.
+//! - [`podsixnet`]: PodSixNet connections (SPEC.md §16), and the profile that runs every case
+//!   over PodSixNet.
 //! - [`target`], [`spawn`]: the server under test and where it comes from.
 //! - [`suite`], [`report`], [`outcome`]: running many cases and reporting them (text, JSON,
 //!   JUnit XML).
+//! - [`load`]: the load mode (`conformance load`), which measures a server's speed.
 //!
 //! The suite checks servers only: it never depends on the reference server, so it can judge it.
 
@@ -18,8 +21,10 @@ pub mod catalog;
 pub mod connection;
 pub mod escape;
 pub mod expr;
+pub mod load;
 pub mod observer;
 pub mod outcome;
+pub mod podsixnet;
 pub mod report;
 pub mod session;
 pub mod spawn;
@@ -32,6 +37,7 @@ pub mod transcript;
 
 pub use case::{Case, Param};
 pub use outcome::{CaseResult, Failure, Verdict};
+pub use podsixnet::Profile;
 pub use session::{DEFAULT_STEP_TIMEOUT, RunConfig, run_case};
 pub use spec::Level;
 pub use suite::{SuiteOptions, Summary, run_one, run_suite};

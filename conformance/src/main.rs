@@ -3,6 +3,7 @@
 //! ```sh
 //! conformance --server 127.0.0.1:7777                                # a server that is running
 //! conformance --spawn 'python3 server.py {port}' --idle-timeout 2s   # one the runner starts and stops
+//! conformance --profile podsixnet --server 127.0.0.1:31425           # a PodSixNet chat server (SPEC.md §16)
 //! ```
 //!
 //! Exit status: 0 when no MUST failed (with `--strict`: nothing failed), 1 when one did, 2 when
@@ -20,7 +21,8 @@ use conformance::catalog::{self, Selection};
 use conformance::report::{case_text, json_report, junit_report, summary_text};
 use conformance::spawn::SpawnedServers;
 use conformance::{
-    CaseResult, FixedServer, RunConfig, ServerParams, ServerSource, ServerUnderTest, SuiteOptions, Summary, run_suite,
+    CaseResult, FixedServer, Profile, RunConfig, ServerParams, ServerSource, ServerUnderTest, SuiteOptions, Summary,
+    run_suite,
 };
 
 #[derive(Parser, Debug)]
@@ -29,7 +31,8 @@ use conformance::{
     version,
     about = "Checks a minichat server against SPEC.md, case by case",
     after_help = "Cases that need a server parameter (M, timeouts, Q, flood control) run only when told it with the \
-                  server-parameter flags above — the same flags the reference server takes. Shutdown cases need --spawn."
+                  server-parameter flags above — the same flags the reference server takes. Shutdown cases need --spawn.\n\n\
+                  To measure a server's speed instead: conformance load --server HOST:PORT (see conformance load --help)."
 )]
 struct Cli {
     /// The server to check, already running: HOST:PORT.
@@ -43,6 +46,11 @@ struct Cli {
     /// Append the spawned server's stdout and stderr to FILE.
     #[arg(long, value_name = "FILE", requires = "spawn")]
     server_log: Option<PathBuf>,
+    /// How every connection speaks: `line`, or `podsixnet` (SPEC.md §16) to check a PodSixNet chat
+    /// server — --server (or {port} of --spawn) is then its PodSixNet port, and cases that need
+    /// line framing are skipped with the reason.
+    #[arg(long, value_name = "PROFILE", default_value = "line")]
+    profile: Profile,
 
     /// Run only the case with this ID (repeatable).
     #[arg(long = "case", value_name = "ID")]
@@ -106,6 +114,19 @@ struct Cli {
     /// The server's shutdown grace period (R-SHUT-2).
     #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration, help_heading = "Server parameters")]
     shutdown_grace: Option<Duration>,
+    /// The server's PodSixNet port (SPEC.md §16), next to the line port of --server: the MC-PSN
+    /// cases run. With --spawn, write {podsixnet} in the command instead.
+    #[arg(long, value_name = "HOST:PORT", requires = "server", help_heading = "Server parameters")]
+    podsixnet: Option<String>,
+}
+
+/// The address of a HOST:PORT flag.
+fn resolve(flag: &str, value: &str) -> anyhow::Result<std::net::SocketAddr> {
+    value
+        .to_socket_addrs()
+        .with_context(|| format!("cannot resolve {flag} {value}: write HOST:PORT, e.g. 127.0.0.1:7777"))?
+        .next()
+        .with_context(|| format!("{flag} {value} resolves to no address"))
 }
 
 impl Cli {
@@ -172,17 +193,23 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
     let params = cli.params()?;
     let step_timeout = cli.step_timeout()?;
+    if cli.profile == Profile::PodSixNet && cli.podsixnet.is_some() {
+        bail!("with --profile podsixnet, --server is the PodSixNet port: leave out --podsixnet");
+    }
     let (source, target): (Box<dyn ServerSource>, String) = match (&cli.server, &cli.spawn) {
         (Some(server), _) => {
-            let addr = server
-                .to_socket_addrs()
-                .with_context(|| format!("cannot resolve --server {server}: write HOST:PORT, e.g. 127.0.0.1:7777"))?
-                .next()
-                .with_context(|| format!("--server {server} resolves to no address"))?;
-            (Box::new(FixedServer(ServerUnderTest { addr, params, control: None })), addr.to_string())
+            let addr = resolve("--server", server)?;
+            let podsixnet = match (&cli.podsixnet, cli.profile) {
+                (Some(p), _) => Some(resolve("--podsixnet", p)?),
+                (None, Profile::PodSixNet) => Some(addr),
+                (None, Profile::Line) => None,
+            };
+            (Box::new(FixedServer(ServerUnderTest { addr, podsixnet, params, control: None })), addr.to_string())
         }
         (None, Some(command)) => {
-            (Box::new(SpawnedServers::new(command.clone(), params, cli.server_log.clone())), format!("`{command}`"))
+            let servers =
+                SpawnedServers::new(command.clone(), params, cli.server_log.clone()).with_profile(cli.profile);
+            (Box::new(servers), format!("`{command}`"))
         }
         (None, None) => bail!("say which server to check: --server HOST:PORT or --spawn 'COMMAND {{port}}'"),
     };
@@ -190,13 +217,17 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         // Fail early, once, if the command cannot start a server at all.
         source.shared().map_err(anyhow::Error::msg)?;
     }
+    let target = match cli.profile {
+        Profile::Line => target,
+        Profile::PodSixNet => format!("{target} over PodSixNet"),
+    };
     println!(
         "minichat conformance: {} case(s) against {target} (step timeout {:.1} s, {} at once)\n",
         cases.len(),
         step_timeout.as_secs_f64(),
         cli.jobs
     );
-    let options = SuiteOptions { jobs: usize::from(cli.jobs), run: RunConfig { step_timeout } };
+    let options = SuiteOptions { jobs: usize::from(cli.jobs), run: RunConfig { step_timeout, profile: cli.profile } };
     let print = |r: &CaseResult| {
         let mut out = std::io::stdout().lock();
         let _ = out.write_all(case_text(r).as_bytes());
@@ -222,6 +253,10 @@ fn main() -> ExitCode {
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .with_writer(std::io::stderr)
         .init();
+    // `conformance load …` measures a server's speed instead (src/load); anything else checks it.
+    if std::env::args_os().nth(1).is_some_and(|a| a == "load") {
+        return conformance::load::cli::main(std::env::args_os().skip(1));
+    }
     match run(Cli::parse()) {
         Ok(code) => code,
         Err(e) => {

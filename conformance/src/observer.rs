@@ -9,6 +9,9 @@
 //!   `LEAVE` for oneself (R-REG-3, R-LEAVE-3); no text after a server-generated cause (R-LEAVE-2);
 //!   no room events before registering (R-STATE-2).
 //!
+//! A PodSixNet connection's frames pass the checks of [`crate::podsixnet::observer`] first, and
+//! then these, as the lines they stand for.
+//!
 //! On a shared server, other cases' clients are in the same room. Their events are recognised by
 //! the nick (every nick of a case run ends in that run's tag) and set aside; the membership model
 //! tracks only this case's nicks, while counts and duplicates are checked over whole lists.
@@ -57,6 +60,18 @@ pub const AUTOMATIC_CHECKS: &[(&str, &str)] = &[
         "`PING` is a barrier: when a client receives `PONG <token>`, every line it sent before the `PING` has been fully processed",
     ),
     ("R-ORDER-2", "Any two clients therefore see the events they both receive in the same relative order"),
+    // Charged by the checks of every frame a PodSixNet connection receives (podsixnet/observer.rs).
+    ("R-PSN-1", "A PodSixNet connection carries *frames*: a payload encoded with rencode"),
+    ("R-PSN-3", "A server never sends a payload that contains the terminator or ends with `00 2d 2d 2d`"),
+    (
+        "R-PSN-6",
+        "A server sends these frames, each a dict whose first key is `\"action\"`, with the keys in the order shown",
+    ),
+    (
+        "R-PSN-7",
+        "The `players` frame sent after a `join` or `leave` frame is the membership right after that event; a `players` frame is consecutive with its event frame (nothing comes between them)",
+    ),
+    ("R-PSN-8", "A server sends no idle `PING` to a PodSixNet connection"),
 ];
 
 /// The quote of an automatic check's requirement.

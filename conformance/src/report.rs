@@ -39,7 +39,7 @@ pub fn summary_text(s: &Summary) -> String {
     } else if s.failed > 0 {
         format!("no MUST failed; {} case(s) failed a SHOULD", s.failed)
     } else if s.skipped > 0 {
-        "every case that ran passed; skipped cases need the flags they name".to_owned()
+        "every case that ran passed; each skipped case says what it needs, or why it cannot run".to_owned()
     } else {
         "every case passed".to_owned()
     };

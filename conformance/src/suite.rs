@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use crate::case::Case;
 use crate::outcome::{CaseResult, Failure, Verdict};
+use crate::podsixnet::translate::profile_skip;
 use crate::session::{RunConfig, run_case};
 use crate::target::{ServerSource, skip_reason};
 
@@ -41,7 +42,9 @@ fn setup_failure(case: &Case, what: &str, error: String) -> CaseResult {
 /// Runs one case with the server the source gives it.
 pub fn run_one(case: &Case, source: &dyn ServerSource, config: &RunConfig) -> CaseResult {
     let (params, can_shut_down) = source.known(case);
-    if let Some(reason) = skip_reason(case, &params, can_shut_down) {
+    let skip = skip_reason(case, &params, can_shut_down, source.offers_podsixnet())
+        .or_else(|| profile_skip(case, config.profile));
+    if let Some(reason) = skip {
         return CaseResult::new(case, Verdict::Skip(reason), Duration::ZERO);
     }
     if source.offers_dedicated(case) {

@@ -121,6 +121,17 @@ impl<'a> Lines<'a> {
         if steps.is_empty() {
             return Err(self.error(line, format!("case {id} has no steps")));
         }
+        if let Some(at) = first_podsixnet_step(&steps)
+            && !requires.contains(&Param::PodSixNet)
+        {
+            return Err(self.error(
+                at,
+                format!(
+                    "case {id} speaks PodSixNet here: add `requires podsixnet`, so that it is skipped for a server \
+                     whose PodSixNet port the runner does not know"
+                ),
+            ));
+        }
         requires.sort();
         requires.dedup();
         Ok(Case {
@@ -263,9 +274,10 @@ impl<'a> Lines<'a> {
                 let (conn, opts) = match name_tpl(rest) {
                     Ok((opts, conn)) => (conn, opts),
                     Err(_) => {
-                        return Err(
-                            self.error(n, "write `connect NAME [no-hello] [no-autopong] [small-buffer] [refused]`")
-                        );
+                        return Err(self.error(
+                            n,
+                            "write `connect NAME [no-hello] [no-autopong] [small-buffer] [refused] [podsixnet]`",
+                        ));
                     }
                 };
                 let mut options = ConnectOptions::default();
@@ -274,6 +286,7 @@ impl<'a> Lines<'a> {
                         "no-hello" => options.hello = false,
                         "no-autopong" => options.autopong = false,
                         "small-buffer" => options.small_buffer = true,
+                        "podsixnet" => options.podsixnet = true,
                         "refused" => {
                             options.refused = true;
                             options.hello = false;
@@ -284,8 +297,12 @@ impl<'a> Lines<'a> {
                 Action::Connect { conn, options }
             }
             "register" => {
-                let usage = "write `register NAME` or `register NAME as {nick}`";
+                let usage = "write `register NAME [as {nick}] [podsixnet]`";
                 let (rest, conn) = name_tpl(rest).map_err(|_| self.error(n, usage))?;
+                let (rest, podsixnet) = match rest.strip_suffix(" podsixnet") {
+                    Some(r) => (r, true),
+                    None => (rest, false),
+                };
                 let nick = match rest.strip_prefix(" as ") {
                     Some(r) => match nick_ref(r.trim()) {
                         Ok(("", nick)) if nick.range.is_none() => Some(nick),
@@ -294,7 +311,7 @@ impl<'a> Lines<'a> {
                     None if rest.is_empty() => None,
                     None => return Err(self.error(n, usage)),
                 };
-                Action::Register { conn, nick }
+                Action::Register { conn, nick, podsixnet }
             }
             "closed" => Action::Closed { conn: conn("closed")? },
             "close" => Action::Close { conn: conn("close")? },
@@ -327,6 +344,27 @@ impl<'a> Lines<'a> {
                     return Err(self.error(n, usage));
                 }
                 Action::SendRaw { conn, writes, bytewise }
+            }
+            "frame" => {
+                let usage = "write `frame NAME [bytewise] [size BYTES] {\"action\": …}`";
+                let (r, conn) = name_tpl(rest).map_err(|_| self.error(n, usage))?;
+                let (mut r, mut bytewise, mut size) = (r.trim_start(), false, None);
+                loop {
+                    if let Some(after) = r.strip_prefix("bytewise ") {
+                        (r, bytewise) = (after.trim_start(), true);
+                    } else if let Some(after) = r.strip_prefix("size ") {
+                        let (after, e) = terminated_by_space(expr).parse(after).map_err(|_| self.error(n, usage))?;
+                        (r, size) = (after.trim_start(), Some(e));
+                    } else {
+                        break;
+                    }
+                }
+                let (literal, after) =
+                    crate::podsixnet::literal::parse(r).map_err(|e| self.error(n, format!("{e}; {usage}")))?;
+                if !after.trim().is_empty() {
+                    return Err(self.error(n, format!("unexpected `{}` after the frame; {usage}", after.trim())));
+                }
+                Action::Frame { conn, literal, bytewise, size }
             }
             "write" => {
                 let conn = conn("write")?;
@@ -468,6 +506,16 @@ impl<'a> Lines<'a> {
         }
         Ok(nicks)
     }
+}
+
+/// The line of the first step that speaks PodSixNet (a `podsixnet` connection, a `frame`).
+fn first_podsixnet_step(steps: &[Step]) -> Option<usize> {
+    steps.iter().find_map(|s| match &s.action {
+        Action::Connect { options, .. } if options.podsixnet => Some(s.line),
+        Action::Register { podsixnet: true, .. } | Action::Frame { .. } => Some(s.line),
+        Action::Repeat { body, .. } => first_podsixnet_step(body),
+        _ => None,
+    })
 }
 
 /// Whether a step waits for something from the server (and so may take `after`).
@@ -652,7 +700,7 @@ fn template(i: &str, pattern: bool, quoted: bool) -> Result<(Template, &str), St
 
 /// The rest of a `"…"` string after its opening quote: its template and what follows the closing
 /// quote.
-fn quoted_template(i: &str, pattern: bool) -> Result<(&str, Template), String> {
+pub(crate) fn quoted_template(i: &str, pattern: bool) -> Result<(&str, Template), String> {
     let (t, rest) = template(i, pattern, true)?;
     let rest = rest.strip_prefix('"').ok_or("a string is missing its closing `\"`")?;
     Ok((rest, t))
@@ -768,6 +816,32 @@ mod tests {
         assert!(matches!(&s[2].action, Action::Drain { conns } if conns.len() == 2));
         let s = &s[3..];
         assert!(matches!(&s[0].action, Action::Pump { every: None, stop: PumpStop::Times(_), .. }));
+    }
+
+    #[test]
+    fn reads_podsixnet_connections_and_frames() {
+        let c = one(&format!(
+            "{HEAD}requires podsixnet\nconnect p podsixnet no-hello\nregister q as {{x}} podsixnet\nregister r\n\
+             frame p bytewise size L + 1 {{\"action\": \"message\", \"message\": \"{{x}}\"}}\nframe p [1, None]\n"
+        ));
+        assert!(c.requires.contains(&Param::PodSixNet));
+        assert!(matches!(&c.steps[0].action, Action::Connect { options, .. } if options.podsixnet && !options.hello));
+        assert!(matches!(&c.steps[1].action, Action::Register { podsixnet: true, nick: Some(_), .. }));
+        assert!(matches!(&c.steps[2].action, Action::Register { podsixnet: false, nick: None, .. }));
+        assert!(matches!(&c.steps[3].action, Action::Frame { bytewise: true, size: Some(_), .. }));
+        assert!(matches!(&c.steps[4].action, Action::Frame { bytewise: false, size: None, .. }));
+    }
+
+    #[test]
+    fn a_case_that_speaks_podsixnet_must_say_it_requires_podsixnet() {
+        let e =
+            parse_file("t.cases", &format!("{HEAD}connect a\nrepeat 2\n  register p podsixnet\nend\n")).unwrap_err();
+        assert_eq!(e.line, 7);
+        assert!(e.message.contains("add `requires podsixnet`"), "{e}");
+        let e = parse_file("t.cases", &format!("{HEAD}requires podsixnet\nframe p {{\"a\" 1}}\n")).unwrap_err();
+        assert!(e.message.contains("key: value") && e.message.contains("frame NAME"), "{e}");
+        let e = parse_file("t.cases", &format!("{HEAD}requires podsixnet\nframe p {{}} extra\n")).unwrap_err();
+        assert!(e.message.contains("unexpected `extra`"), "{e}");
     }
 
     #[test]

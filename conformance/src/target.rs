@@ -44,7 +44,8 @@ impl ServerParams {
             Param::ShutdownGrace => ms(self.shutdown_grace),
             Param::FloodBurst => flood_on.map(|(b, _)| i64::from(b)),
             Param::FloodRate => flood_on.map(|(_, r)| i64::from(r)),
-            Param::Shutdown => None,
+            // Not numbers: a capability (shutdown) and an address (the PodSixNet port).
+            Param::Shutdown | Param::PodSixNet => None,
         };
         v.ok_or_else(|| match (param, self.flood, self.max_per_address) {
             (Param::FloodBurst | Param::FloodRate, Some(_), _) => {
@@ -71,7 +72,11 @@ pub trait ServerControl: Send + Sync {
 
 /// A running server and what the runner knows about it.
 pub struct ServerUnderTest {
+    /// Where line-protocol clients connect. In the PodSixNet profile no connection speaks lines,
+    /// and a runner that knows only the PodSixNet port sets it here too.
     pub addr: SocketAddr,
+    /// Where PodSixNet clients connect (SPEC.md §16), if the runner knows.
+    pub podsixnet: Option<SocketAddr>,
     pub params: ServerParams,
     /// Present when cases may shut this server down (a server started for one case).
     pub control: Option<Box<dyn ServerControl>>,
@@ -81,6 +86,7 @@ impl std::fmt::Debug for ServerUnderTest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ServerUnderTest")
             .field("addr", &self.addr)
+            .field("podsixnet", &self.podsixnet)
             .field("params", &self.params)
             .field("control", &self.control.is_some())
             .finish()
@@ -88,7 +94,8 @@ impl std::fmt::Debug for ServerUnderTest {
 }
 
 /// Why `case` cannot run against a server with these known parameters, if it cannot.
-pub fn skip_reason(case: &Case, params: &ServerParams, can_shut_down: bool) -> Option<String> {
+/// `can_shut_down`: the runner can stop the server; `podsixnet`: it knows its PodSixNet port.
+pub fn skip_reason(case: &Case, params: &ServerParams, can_shut_down: bool, podsixnet: bool) -> Option<String> {
     let mut missing: Vec<String> = Vec::new();
     for &p in &case.requires {
         let reason = match p {
@@ -96,7 +103,11 @@ pub fn skip_reason(case: &Case, params: &ServerParams, can_shut_down: bool) -> O
                 "it stops the server, so the runner must start one for it: {}",
                 Param::Shutdown.how_to_provide()
             )),
-            Param::Shutdown => None,
+            Param::PodSixNet if !podsixnet => Some(format!(
+                "it opens PodSixNet connections (SPEC.md §16) next to line connections: {}",
+                Param::PodSixNet.how_to_provide()
+            )),
+            Param::Shutdown | Param::PodSixNet => None,
             p => params.value(p).err(),
         };
         if let Some(reason) = reason.filter(|r| !missing.contains(r)) {
@@ -109,7 +120,7 @@ pub fn skip_reason(case: &Case, params: &ServerParams, can_shut_down: bool) -> O
 impl ServerUnderTest {
     /// Why `case` cannot run against this server, if it cannot.
     pub fn skip_reason(&self, case: &Case) -> Option<String> {
-        skip_reason(case, &self.params, self.control.is_some())
+        skip_reason(case, &self.params, self.control.is_some(), self.podsixnet.is_some())
     }
 }
 
@@ -128,6 +139,10 @@ pub trait ServerSource: Sync {
     /// What the runner knows about the server `case` would get, and whether it could be shut
     /// down — without starting anything, to decide skips up front.
     fn known(&self, case: &Case) -> (ServerParams, bool);
+    /// Whether the servers of this source have a PodSixNet port the runner knows (SPEC.md §16).
+    fn offers_podsixnet(&self) -> bool {
+        false
+    }
 }
 
 /// The server at a fixed address, with the parameters the user told the runner.
@@ -145,6 +160,9 @@ impl ServerSource for FixedServer {
     }
     fn known(&self, _case: &Case) -> (ServerParams, bool) {
         (self.0.params.clone(), self.0.control.is_some())
+    }
+    fn offers_podsixnet(&self) -> bool {
+        self.0.podsixnet.is_some()
     }
 }
 
@@ -189,6 +207,15 @@ pub fn dedicated_params(case: &Case) -> ServerParams {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_case_that_needs_the_podsixnet_port_is_skipped_with_the_flag_to_pass_unless_it_is_known() {
+        let text = "case MC-T-001\ntitle t\nlevel MUST\nchecks R-T-1 \"q\"\nrequires podsixnet\nconnect p podsixnet\n";
+        let case = crate::syntax::parse_file("t.cases", text).unwrap().remove(0);
+        let reason = skip_reason(&case, &ServerParams::default(), false, false).unwrap();
+        assert!(reason.contains("--podsixnet HOST:PORT") && reason.contains("{podsixnet}"), "{reason}");
+        assert_eq!(skip_reason(&case, &ServerParams::default(), false, true), None);
+    }
 
     #[test]
     fn values_are_in_case_file_units_and_missing_ones_say_which_flag_to_pass() {

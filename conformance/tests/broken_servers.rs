@@ -1,7 +1,8 @@
 //! The suite must be able to fail. A small toy server (tests/toy) runs once without flaws — it
-//! must pass every case — and once per deliberate flaw, which the named cases must catch. A
-//! last check proves that every case is in some flaw's list: a case no wrong server can fail
-//! would be a defect.
+//! must pass every case, with line connections and over PodSixNet — and once per deliberate
+//! flaw, which the named cases must catch (`podsixnet::MC-…`: the case run in the PodSixNet
+//! profile, every connection speaking PodSixNet). A last check proves that every case is in some
+//! flaw's list: a case no wrong server can fail would be a defect.
 //!
 //! The toy announces L = 200, not the reference 1024, so these runs also prove that the cases
 //! adapt to the announced line limit.
@@ -17,8 +18,8 @@ use std::time::Duration;
 
 use conformance::catalog;
 use conformance::report::case_text;
-use conformance::{Case, RunConfig, ServerControl, ServerParams, SuiteOptions, Verdict, run_suite};
-use harness::InProcess;
+use conformance::{Case, Profile, RunConfig, ServerControl, ServerParams, SuiteOptions, Verdict, run_suite};
+use harness::{InProcess, Started};
 use libtest_mimic::{Arguments, Failed, Trial};
 use toy::{Flaw, Toy, ToyConfig};
 
@@ -96,7 +97,35 @@ const CATCHES: &[(Flaw, &[&str])] = &[
     (Flaw::SilentShutdown, &["MC-SHUT-001"]),
     (Flaw::LeaveOnShutdown, &["MC-SHUT-001"]),
     (Flaw::ShutdownWaitsForever, &["MC-SHUT-002"]),
+    (Flaw::PsnNoConnected, &["MC-PSN-001", "podsixnet::MC-REG-001"]),
+    (Flaw::PsnTerminatorInGreeting, &["MC-PSN-001", "MC-PSN-011"]),
+    (Flaw::PsnNoExpediteur, &["MC-PSN-004", "podsixnet::MC-MSG-001"]),
+    (Flaw::PsnKeysOutOfOrder, &["MC-PSN-004", "MC-PSN-017"]),
+    (Flaw::PsnPlainError, &["MC-PSN-008", "MC-PSN-009", "podsixnet::MC-ERR-002"]),
+    (Flaw::PsnNoPlayersAfterJoin, &["MC-PSN-003", "podsixnet::MC-REG-003"]),
+    (Flaw::PsnStalePlayers, &["MC-PSN-003", "MC-PSN-015", "podsixnet::MC-LEAVE-001"]),
+    (Flaw::PsnNicknameUnknown, &["MC-PSN-002"]),
+    (Flaw::PsnExtraKeysRefused, &["MC-PSN-007"]),
+    (Flaw::PsnQuitReasonNone, &["MC-PSN-006"]),
+    (Flaw::PsnBadFrameCloses, &["MC-PSN-008", "MC-PSN-011"]),
+    (Flaw::PsnOverlongCloses, &["MC-PSN-010"]),
+    (Flaw::PsnFrameLimitOffByOne, &["MC-PSN-010"]),
+    (Flaw::PsnIdlePing, &["MC-PSN-012"]),
+    (Flaw::PsnSeparateRoom, &["MC-PSN-002", "MC-PSN-005", "MC-PSN-015"]),
+    (Flaw::PsnNoTimeouts, &["MC-PSN-013", "MC-PSN-014", "podsixnet::MC-TIME-001"]),
+    (Flaw::PsnFirstFrameOnly, &["MC-PSN-016", "podsixnet::MC-TRANS-010"]),
 ];
+
+/// Case IDs written `podsixnet::MC-…` run in the PodSixNet profile.
+const PODSIXNET_PREFIX: &str = "podsixnet::";
+
+/// A CATCHES entry's case ID and the profile it runs in.
+fn profile_and_id(entry: &str) -> (Profile, &str) {
+    match entry.strip_prefix(PODSIXNET_PREFIX) {
+        Some(id) => (Profile::PodSixNet, id),
+        None => (Profile::Line, entry),
+    }
+}
 
 struct ToyControl(Toy);
 
@@ -123,6 +152,7 @@ fn toy_config(p: &ServerParams, flaw: Option<Flaw>) -> ToyConfig {
         ping_timeout: p.ping_timeout.unwrap_or(d.ping_timeout),
         shutdown_grace: p.shutdown_grace.unwrap_or(d.shutdown_grace),
         flood: p.flood.unwrap_or(d.flood),
+        podsixnet: d.podsixnet,
         flaw,
     }
 }
@@ -135,14 +165,16 @@ fn toy_source(flaw: Option<Flaw>) -> InProcess {
         shared,
         Box::new(move |p: &ServerParams| {
             let toy = Toy::start(toy_config(p, flaw));
-            Ok((toy.addr(), Box::new(ToyControl(toy)) as Box<dyn ServerControl>))
+            let (addr, podsixnet) = (toy.addr(), toy.podsixnet_addr());
+            Ok(Started { addr, podsixnet, control: Box::new(ToyControl(toy)) as Box<dyn ServerControl> })
         }),
     )
+    .with_podsixnet()
 }
 
-fn options() -> SuiteOptions {
+fn options(profile: Profile) -> SuiteOptions {
     let ms = std::env::var("MINICHAT_TIMEOUT_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(2000);
-    SuiteOptions { jobs: 8, run: RunConfig { step_timeout: Duration::from_millis(ms) } }
+    SuiteOptions { jobs: 8, run: RunConfig { step_timeout: Duration::from_millis(ms), profile } }
 }
 
 fn cases(ids: &[&str]) -> Vec<Case> {
@@ -152,18 +184,50 @@ fn cases(ids: &[&str]) -> Vec<Case> {
 
 fn correct_toy_passes_every_case() -> Result<(), Failed> {
     let all = catalog::builtin().map_err(|e| e.to_string())?;
-    let results = run_suite(&all, &toy_source(None), &options(), &|_| {});
+    let results = run_suite(&all, &toy_source(None), &options(Profile::Line), &|_| {});
     let bad: Vec<String> = results.iter().filter(|r| r.verdict != Verdict::Pass).map(case_text).collect();
     if bad.is_empty() { Ok(()) } else { Err(format!("{} case(s) did not pass:\n{}", bad.len(), bad.join("\n")).into()) }
 }
 
-fn flaw_is_caught(flaw: Flaw, ids: &[&str]) -> Result<(), Failed> {
+fn correct_toy_passes_every_case_that_runs_over_podsixnet() -> Result<(), Failed> {
+    let all = catalog::builtin().map_err(|e| e.to_string())?;
+    let results = run_suite(&all, &toy_source(None), &options(Profile::PodSixNet), &|_| {});
+    // Every skip must be the profile's (the toy tells the suite every parameter).
+    let bad: Vec<String> = results
+        .iter()
+        .filter(|r| match &r.verdict {
+            Verdict::Pass => false,
+            Verdict::Skip(reason) => !reason.starts_with("over PodSixNet: "),
+            Verdict::Fail(_) => true,
+        })
+        .map(case_text)
+        .collect();
+    let ran = results.iter().filter(|r| r.verdict == Verdict::Pass).count();
+    if !bad.is_empty() {
+        return Err(format!("{} case(s) did not pass over PodSixNet:\n{}", bad.len(), bad.join("\n")).into());
+    }
+    if ran * 2 < results.len() {
+        return Err(format!("only {ran} of {} cases ran over PodSixNet", results.len()).into());
+    }
+    Ok(())
+}
+
+fn flaw_is_caught(flaw: Flaw, entries: &[&str]) -> Result<(), Failed> {
     // A server of its own per case: a flaw that picks on "the last client registered" must pick
     // on this case's client, not on one of a case running alongside.
     let source = toy_source(Some(flaw)).all_dedicated();
-    let results = run_suite(&cases(ids), &source, &options(), &|_| {});
+    let mut results = Vec::new();
+    for profile in [Profile::Line, Profile::PodSixNet] {
+        let ids: Vec<&str> =
+            entries.iter().map(|e| profile_and_id(e)).filter(|(p, _)| *p == profile).map(|(_, id)| id).collect();
+        if !ids.is_empty() {
+            let prefix = if profile == Profile::PodSixNet { PODSIXNET_PREFIX } else { "" };
+            let run = run_suite(&cases(&ids), &source, &options(profile), &|_| {});
+            results.extend(run.into_iter().map(|r| (format!("{prefix}{}", r.id), r)));
+        }
+    }
     let missed: Vec<String> =
-        results.iter().filter(|r| r.failure().is_none()).map(|r| format!("{} {}", r.id, r.status())).collect();
+        results.iter().filter(|(_, r)| r.failure().is_none()).map(|(id, r)| format!("{id} {}", r.status())).collect();
     if missed.is_empty() {
         Ok(())
     } else {
@@ -174,12 +238,12 @@ fn flaw_is_caught(flaw: Flaw, ids: &[&str]) -> Result<(), Failed> {
 fn cases_run_repeatedly_and_at_the_same_time_on_one_server() -> Result<(), Failed> {
     // Each run makes its own nicks, so copies of a case never collide, and none sees the
     // others' clients as its own.
-    let ids = ["MC-NICK-003", "MC-LIST-001", "MC-ORDER-002", "MC-NICK-004"];
+    let ids = ["MC-NICK-003", "MC-LIST-001", "MC-ORDER-002", "MC-NICK-004", "MC-PSN-005"];
     let twice: Vec<Case> = cases(&ids).into_iter().chain(cases(&ids)).chain(cases(&ids)).collect();
     let source = toy_source(None);
-    let bad: Vec<String> = run_suite(&twice, &source, &options(), &|_| {})
+    let bad: Vec<String> = run_suite(&twice, &source, &options(Profile::Line), &|_| {})
         .into_iter()
-        .chain(run_suite(&twice, &source, &options(), &|_| {}))
+        .chain(run_suite(&twice, &source, &options(Profile::PodSixNet), &|_| {}))
         .filter(|r| r.verdict != Verdict::Pass)
         .map(|r| case_text(&r))
         .collect();
@@ -188,7 +252,7 @@ fn cases_run_repeatedly_and_at_the_same_time_on_one_server() -> Result<(), Faile
 
 fn a_failure_names_the_step_the_requirement_and_the_transcript() -> Result<(), Failed> {
     let source = toy_source(Some(Flaw::NoEchoToSender)).all_dedicated();
-    let result = run_suite(&cases(&["MC-MSG-001"]), &source, &options(), &|_| {}).remove(0);
+    let result = run_suite(&cases(&["MC-MSG-001"]), &source, &options(Profile::Line), &|_| {}).remove(0);
     let f = result.failure().ok_or("MC-MSG-001 passed against a server that does not echo")?;
     let step = "bob< MSG {bob} hello all";
     let line = include_str!("../cases/06-messages.cases").lines().position(|l| l == step).ok_or("step not found")? + 1;
@@ -208,9 +272,35 @@ fn a_failure_names_the_step_the_requirement_and_the_transcript() -> Result<(), F
     }
 }
 
+fn podsixnet_failures_are_charged_to_the_requirement_they_break() -> Result<(), Failed> {
+    // The frame checks run on every frame of every case: a flaw in the frames is charged to the
+    // requirement of §16 it breaks, not to whatever the case happened to be checking.
+    let expected = [
+        (Flaw::PsnNoConnected, "MC-PSN-004", "R-PSN-6"),
+        (Flaw::PsnNoExpediteur, "MC-PSN-004", "R-PSN-6"),
+        (Flaw::PsnPlainError, "MC-PSN-008", "R-PSN-6"),
+        (Flaw::PsnTerminatorInGreeting, "MC-PSN-004", "R-PSN-3"),
+        (Flaw::PsnNoPlayersAfterJoin, "MC-PSN-004", "R-PSN-7"),
+        (Flaw::PsnStalePlayers, "MC-PSN-003", "R-PSN-7"),
+        (Flaw::PsnIdlePing, "MC-PSN-012", "R-PSN-8"),
+    ];
+    let mut wrong = Vec::new();
+    for (flaw, id, requirement) in expected {
+        let source = toy_source(Some(flaw)).all_dedicated();
+        let result = run_suite(&cases(&[id]), &source, &options(Profile::Line), &|_| {}).remove(0);
+        let charged: Vec<&str> =
+            result.failure().map(|f| f.charged.iter().map(|c| c.requirement.as_str()).collect()).unwrap_or_default();
+        if charged != [requirement] {
+            wrong
+                .push(format!("{flaw:?} in {id}: expected {requirement}, charged {charged:?}\n{}", case_text(&result)));
+        }
+    }
+    if wrong.is_empty() { Ok(()) } else { Err(wrong.join("\n").into()) }
+}
+
 fn every_case_is_caught_by_some_flaw() -> Result<(), Failed> {
     let all = catalog::builtin().map_err(|e| e.to_string())?;
-    let caught: BTreeSet<&str> = CATCHES.iter().flat_map(|(_, ids)| ids.iter().copied()).collect();
+    let caught: BTreeSet<&str> = CATCHES.iter().flat_map(|(_, ids)| ids.iter().map(|e| profile_and_id(e).1)).collect();
     let uncaught: Vec<&str> = all.iter().map(|c| c.id.as_str()).filter(|id| !caught.contains(id)).collect();
     let unknown: Vec<&str> = caught.iter().copied().filter(|id| !all.iter().any(|c| c.id == *id)).collect();
     if !uncaught.is_empty() {
@@ -241,7 +331,15 @@ fn main() {
     }
     let mut trials = vec![
         Trial::test("the_correct_toy_server_passes_every_case", correct_toy_passes_every_case),
+        Trial::test(
+            "the_correct_toy_server_passes_every_case_that_runs_over_podsixnet",
+            correct_toy_passes_every_case_that_runs_over_podsixnet,
+        ),
         Trial::test("every_case_is_caught_by_some_broken_server", every_case_is_caught_by_some_flaw),
+        Trial::test(
+            "podsixnet_failures_are_charged_to_the_requirement_they_break",
+            podsixnet_failures_are_charged_to_the_requirement_they_break,
+        ),
         Trial::test(
             "cases_run_repeatedly_and_at_the_same_time_on_one_server",
             cases_run_repeatedly_and_at_the_same_time_on_one_server,

@@ -3,7 +3,8 @@
 //! skips and exit codes.
 //!
 //! The servers are the toy server of tests/toy. For `--spawn`, this test binary doubles as the
-//! server program: started with MINICHAT_TOY_PORT set, it serves on that port until SIGTERM.
+//! server program: started with MINICHAT_TOY_PORT (lines) and/or MINICHAT_TOY_PODSIXNET_PORT
+//! (PodSixNet, SPEC.md §16) set, it serves on those ports until SIGTERM.
 
 mod toy;
 
@@ -16,6 +17,7 @@ use toy::{Flaw, Toy, ToyConfig};
 
 const RUNNER: &str = env!("CARGO_BIN_EXE_conformance");
 const TOY_PORT_VAR: &str = "MINICHAT_TOY_PORT";
+const TOY_PODSIXNET_PORT_VAR: &str = "MINICHAT_TOY_PODSIXNET_PORT";
 
 fn runner(args: &[&str]) -> Output {
     Command::new(RUNNER).args(args).env("MINICHAT_TIMEOUT_MS", "2000").output().expect("run the conformance binary")
@@ -123,6 +125,50 @@ fn cases_without_their_parameters_are_skipped_with_the_flag_to_pass() -> Result<
     check(out.contains("0 passed, 0 failed, 2 skipped"), "the counts", &o)
 }
 
+fn a_podsixnet_server_is_checked_with_the_podsixnet_profile() -> Result<(), Failed> {
+    let server = toy(None);
+    let psn = server.podsixnet_addr().ok_or("the toy has a PodSixNet port")?.to_string();
+    let args = ["--profile", "podsixnet", "--server", &psn, "--filter", "MC-MSG-00", "--filter", "MC-TRANS-00"];
+    let o = runner(&args);
+    let (out, _) = text(&o);
+    check(o.status.success() && !out.contains("FAIL"), "a conforming PodSixNet server passes, exit 0", &o)?;
+    check(out.contains("over PodSixNet (step timeout"), "the header names the profile", &o)?;
+    check(out.contains("pass     MC-MSG-001"), "message cases run over PodSixNet", &o)?;
+    check(
+        out.contains("skipped  MC-TRANS-002") && out.contains("over PodSixNet: it checks line framing only"),
+        "line-framing cases are skipped with the reason",
+        &o,
+    )?;
+    check(
+        out.contains("skipped  MC-TRANS-006") && out.contains("writes raw bytes on a line connection"),
+        "cases that write raw line bytes are skipped with the reason",
+        &o,
+    )?;
+    let flawed = toy(Some(Flaw::PsnNoExpediteur));
+    let psn = flawed.podsixnet_addr().ok_or("the toy has a PodSixNet port")?.to_string();
+    let o = runner(&["--profile", "podsixnet", "--server", &psn, "--case", "MC-MSG-001"]);
+    let (out, _) = text(&o);
+    check(o.status.code() == Some(1), "a PodSixNet server that breaks a MUST exits 1", &o)?;
+    check(
+        out.contains("requirement R-PSN-6 (MUST)") && out.contains("expediteur"),
+        "the failure names R-PSN-6 and the key that is missing",
+        &o,
+    )
+}
+
+fn the_podsixnet_cases_run_when_told_the_podsixnet_port() -> Result<(), Failed> {
+    let server = toy(None);
+    let (line, psn) = (server.addr().to_string(), server.podsixnet_addr().ok_or("a PodSixNet port")?.to_string());
+    let o = runner(&["--server", &line, "--filter", "MC-PSN-00"]);
+    let (out, _) = text(&o);
+    check(o.status.success() && out.contains("skipped  MC-PSN-004"), "without the port they are skipped", &o)?;
+    check(out.contains("--podsixnet HOST:PORT"), "the skip says which flag to pass", &o)?;
+    let o = runner(&["--server", &line, "--podsixnet", &psn, "--filter", "MC-PSN-00", "--skip", "MC-PSN-001"]);
+    let (out, _) = text(&o);
+    check(o.status.success() && out.contains("pass     MC-PSN-004"), "with it they run and pass", &o)?;
+    check(out.contains("8 passed, 0 failed, 0 skipped"), "MC-PSN-002 to MC-PSN-009 ran", &o)
+}
+
 fn a_server_that_is_not_there_fails_every_case_it_runs() -> Result<(), Failed> {
     let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
     let o = runner(&["--server", &format!("127.0.0.1:{port}"), "--case", "MC-REG-001"]);
@@ -137,7 +183,11 @@ fn mistakes_in_the_command_line_exit_2_with_the_fix() -> Result<(), Failed> {
     let o = runner(&["--spawn", "true"]);
     check(o.status.code() == Some(2) && text(&o).1.contains("{port}"), "a spawn command without {port}", &o)?;
     let o = runner(&["--spawn", "false {port}"]);
-    check(o.status.code() == Some(2) && text(&o).1.contains("exited"), "a spawn command that exits", &o)
+    check(o.status.code() == Some(2) && text(&o).1.contains("exited"), "a spawn command that exits", &o)?;
+    let o = runner(&["--server", "127.0.0.1:1", "--profile", "psn"]);
+    check(o.status.code() == Some(2) && text(&o).1.contains("`line` or `podsixnet`"), "an unknown profile", &o)?;
+    let o = runner(&["--profile", "podsixnet", "--server", "127.0.0.1:1", "--podsixnet", "127.0.0.1:2"]);
+    check(o.status.code() == Some(2) && text(&o).1.contains("leave out --podsixnet"), "two PodSixNet ports", &o)
 }
 
 fn spawn_starts_the_server_tests_shutdown_and_stops_it() -> Result<(), Failed> {
@@ -161,13 +211,32 @@ fn spawn_starts_the_server_tests_shutdown_and_stops_it() -> Result<(), Failed> {
     ]);
     let (out, _) = text(&o);
     check(o.status.success(), "exit 0", &o)?;
-    check(out.contains("4 passed, 0 failed, 0 skipped"), "shutdown and connection-limit cases ran and passed", &o)
+    check(out.contains("4 passed, 0 failed, 0 skipped"), "shutdown and connection-limit cases ran and passed", &o)?;
+    // A second port for PodSixNet: the MC-PSN cases run too.
+    let command = format!("env {TOY_PORT_VAR}={{port}} {TOY_PODSIXNET_PORT_VAR}={{podsixnet}} '{}'", me.display());
+    let o = runner(&["--spawn", &command, "--case", "MC-PSN-004", "--case", "MC-PSN-013", "--register-timeout", "1s"]);
+    check(o.status.success() && text(&o).0.contains("2 passed, 0 failed, 0 skipped"), "{podsixnet} in --spawn", &o)?;
+    // A PodSixNet server alone, on {port}, with its shutdown.
+    let command = format!("env {TOY_PODSIXNET_PORT_VAR}={{port}} '{}'", me.display());
+    let o = runner(&[
+        "--profile",
+        "podsixnet",
+        "--spawn",
+        &command,
+        "--case",
+        "MC-SHUT-001",
+        "--case",
+        "MC-MSG-001",
+        "--shutdown-grace",
+        "1s",
+    ]);
+    check(o.status.success() && text(&o).0.contains("2 passed, 0 failed, 0 skipped"), "--spawn over PodSixNet", &o)
 }
 
-/// This binary as the server under test for `--spawn`: the toy on the given port, graceful
-/// shutdown on SIGTERM.
+/// This binary as the server under test for `--spawn`: the toy on the given ports (lines, and
+/// PodSixNet if given), graceful shutdown on SIGTERM.
 #[cfg(unix)]
-fn serve_toy(port: &str) {
+fn serve_toy(port: Option<&str>, podsixnet: Option<&str>) {
     use nix::sys::signal::{SigSet, Signal};
     let mut signals = SigSet::empty();
     signals.add(Signal::SIGTERM);
@@ -177,9 +246,11 @@ fn serve_toy(port: &str) {
         max_clients: 6,
         max_queue: 16 * 1024 * 1024,
         shutdown_grace: Duration::from_secs(1),
+        register_timeout: Duration::from_secs(1),
+        podsixnet: podsixnet.map(|p| format!("127.0.0.1:{p}")),
         ..ToyConfig::default()
     };
-    let toy = Toy::start_on(&format!("127.0.0.1:{port}"), config);
+    let toy = Toy::start_on(&format!("127.0.0.1:{}", port.unwrap_or("0")), config);
     let _ = signals.wait();
     toy.begin_shutdown();
     toy.wait_stopped(Duration::from_secs(3));
@@ -187,11 +258,12 @@ fn serve_toy(port: &str) {
 }
 
 fn main() {
-    if let Ok(port) = std::env::var(TOY_PORT_VAR) {
+    let (port, podsixnet) = (std::env::var(TOY_PORT_VAR).ok(), std::env::var(TOY_PODSIXNET_PORT_VAR).ok());
+    if port.is_some() || podsixnet.is_some() {
         #[cfg(unix)]
-        serve_toy(&port);
+        serve_toy(port.as_deref(), podsixnet.as_deref());
         #[cfg(not(unix))]
-        panic!("serving the toy on {port} needs Unix signals");
+        panic!("serving the toy needs Unix signals");
     }
     let mut args = Arguments::from_args();
     if args.test_threads.is_none() {
@@ -215,6 +287,14 @@ fn main() {
         Trial::test(
             "a_server_that_is_not_there_fails_every_case_it_runs",
             a_server_that_is_not_there_fails_every_case_it_runs,
+        ),
+        Trial::test(
+            "a_podsixnet_server_is_checked_with_the_podsixnet_profile",
+            a_podsixnet_server_is_checked_with_the_podsixnet_profile,
+        ),
+        Trial::test(
+            "the_podsixnet_cases_run_when_told_the_podsixnet_port",
+            the_podsixnet_cases_run_when_told_the_podsixnet_port,
         ),
         Trial::test(
             "mistakes_in_the_command_line_exit_2_with_the_fix",

@@ -14,19 +14,6 @@ fn spec() -> Spec {
     Spec::parse(&std::fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {path}: {e}")))
 }
 
-/// Requirements the suite does not check yet, by ID prefix, with the reason. Nothing else may be
-/// uncovered, and an entry must go as soon as a case checks it (both are tested), so this list
-/// can only shrink.
-const NOT_YET_COVERED: &[(&str, &str)] = &[(
-    "R-PSN-",
-    "the PodSixNet profile (SPEC.md §16) arrived after the suite was written; checking it needs a \
-     connection kind that speaks rencode frames on the server's PodSixNet port",
-)];
-
-fn pending(id: &str) -> bool {
-    NOT_YET_COVERED.iter().any(|(prefix, _)| id.starts_with(prefix))
-}
-
 fn checked_ids() -> BTreeSet<String> {
     let cases = catalog::builtin().unwrap();
     cases.iter().flat_map(|c| c.checks.iter().map(|k| k.requirement.clone())).collect()
@@ -38,7 +25,7 @@ fn every_must_and_should_in_scope_is_checked_by_a_case() {
     let checked = checked_ids();
     let uncovered: Vec<String> = spec
         .in_scope()
-        .filter(|r| !checked.contains(&r.id) && !pending(&r.id))
+        .filter(|r| !checked.contains(&r.id))
         .map(|r| format!("{} (SPEC.md line {})", r.id, r.line))
         .collect();
     assert!(uncovered.is_empty(), "no case checks these requirements: {}", uncovered.join(", "));
@@ -46,20 +33,6 @@ fn every_must_and_should_in_scope_is_checked_by_a_case() {
         spec.in_scope().count() >= 50,
         "SPEC.md has fewer requirements than expected: is the marker format unchanged?"
     );
-}
-
-#[test]
-fn the_requirements_not_yet_covered_exist_and_are_really_not_covered() {
-    let spec = spec();
-    let checked = checked_ids();
-    for (prefix, why) in NOT_YET_COVERED {
-        assert!(
-            spec.in_scope().any(|r| r.id.starts_with(prefix)),
-            "SPEC.md has no {prefix}* requirement any more ({why})"
-        );
-        let covered: Vec<&String> = checked.iter().filter(|id| id.starts_with(prefix)).collect();
-        assert!(covered.is_empty(), "{covered:?} have cases now: remove {prefix} from NOT_YET_COVERED");
-    }
 }
 
 #[test]
@@ -129,7 +102,8 @@ fn there_are_cases_for_every_area_and_both_levels() {
     assert!(cases.iter().any(|c| c.level == Level::Should));
     let areas: BTreeSet<&str> = cases.iter().filter_map(|c| c.id.split('-').nth(1)).collect();
     for area in [
-        "TRANS", "SYN", "NICK", "REG", "STATE", "MSG", "LIST", "QUIT", "LEAVE", "ORDER", "LIMIT", "TIME", "SHUT", "ERR",
+        "TRANS", "SYN", "NICK", "REG", "STATE", "MSG", "LIST", "QUIT", "LEAVE", "ORDER", "LIMIT", "TIME", "SHUT",
+        "ERR", "PSN",
     ] {
         assert!(areas.contains(area), "no MC-{area}-* case");
     }

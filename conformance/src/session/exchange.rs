@@ -1,40 +1,50 @@
-//! How a session talks to its connections: what it sends, how it takes lines in (through the
-//! always-on checks), how a step waits for the next line, and the `PING` barriers (R-ORDER-6)
-//! that prove nothing more is coming without sleeping.
+//! How a session talks to its connections: what it sends (lines, or on a PodSixNet connection the
+//! frames that stand for them), how it takes lines and frames in (through the always-on checks),
+//! how a step waits for the next line, and the `PING` barriers (R-ORDER-6) that prove nothing
+//! more is coming without sleeping.
 
 use std::time::Instant;
 
-use minichat_protocol::{ClientMessage, ServerMessage, parse_client_line};
+use minichat_protocol::ServerMessage;
 
-use super::{Item, Kind, Next, Problem, Session, describe_next, server};
+use super::{Item, Kind, Next, Problem, Session, Wire, describe_next, server};
 use crate::connection::Arrival;
 use crate::escape::escape_bytes_short;
 use crate::observer::NickSet;
+use crate::podsixnet::MAX_FRAME;
+use crate::podsixnet::observer::{Taken, check_membership};
+use crate::podsixnet::show::show;
+use crate::podsixnet::translate::line_frame;
 use crate::template::Resolved;
 
 impl Session<'_> {
     pub(super) fn process(&mut self, ci: usize, arrival: Arrival) -> Result<(), Problem> {
         let conn = &mut self.conns[ci];
         match arrival {
-            Arrival::Line { bytes, seq } => {
-                let (msg, kind) = conn.observer.check_line(&bytes)?;
-                if let ServerMessage::Hello { limits, .. } = &msg {
-                    self.max_line.get_or_insert(limits.max_line());
-                }
-                let content = bytes.strip_suffix(b"\n").unwrap_or(&bytes).to_vec();
-                match kind {
-                    Kind::Foreign => self.transcript.fold_away(seq),
-                    Kind::Flood => {
-                        conn.floods += 1;
-                        self.transcript.annotate(seq, "flood control: tolerated");
-                        conn.pending.push_back(Item::Line { content, msg, flood: true });
+            Arrival::Line { bytes, seq } => self.take_line(ci, &bytes, seq),
+            Arrival::Frame { payload, seq } => {
+                let Wire::PodSixNet { frames, .. } = &mut conn.wire else {
+                    return Err(Problem::Case(format!("{} received a frame but speaks lines", conn.name)));
+                };
+                match frames.take(&payload)? {
+                    Taken::Lines(lines) => {
+                        for line in lines {
+                            self.take_line(ci, &line, seq)?;
+                        }
                     }
-                    // The reader thread has answered it already (connection.rs).
-                    Kind::Own if conn.autopong && matches!(msg, ServerMessage::Ping(_)) => {}
-                    Kind::Own => conn.pending.push_back(Item::Line { content, msg, flood: false }),
+                    Taken::Membership { event, players } => {
+                        check_membership(&conn.observer, &event, &players)?;
+                        if !conn.observer.is_own(&event.nick) {
+                            self.transcript.fold_away(seq);
+                        }
+                    }
                 }
                 Ok(())
             }
+            Arrival::FrameTooLong { .. } => Err(server(
+                format!("frames of at most {MAX_FRAME} bytes (far more than any frame a server needs to send)"),
+                "a longer one",
+            )),
             Arrival::Overlong { start, len, .. } => Err(Problem::Rule {
                 requirement: "R-TRANS-4",
                 expected: "a line of at most L bytes".into(),
@@ -50,6 +60,29 @@ impl Session<'_> {
                 Ok(())
             }
         }
+    }
+
+    /// Takes in one line (LF included) received on `ci`, or standing for a frame it received;
+    /// `seq` is its transcript entry.
+    fn take_line(&mut self, ci: usize, bytes: &[u8], seq: u64) -> Result<(), Problem> {
+        let conn = &mut self.conns[ci];
+        let (msg, kind) = conn.observer.check_line(bytes)?;
+        if let ServerMessage::Hello { limits, .. } = &msg {
+            self.max_line.get_or_insert(limits.max_line());
+        }
+        let content = bytes.strip_suffix(b"\n").unwrap_or(bytes).to_vec();
+        match kind {
+            Kind::Foreign => self.transcript.fold_away(seq),
+            Kind::Flood => {
+                conn.floods += 1;
+                self.transcript.annotate(seq, "flood control: tolerated");
+                conn.pending.push_back(Item::Line { content, msg, flood: true });
+            }
+            // The reader thread has answered it already (connection.rs).
+            Kind::Own if conn.autopong && matches!(msg, ServerMessage::Ping(_)) => {}
+            Kind::Own => conn.pending.push_back(Item::Line { content, msg, flood: false }),
+        }
+        Ok(())
     }
 
     /// Takes in one arrival, waiting until `deadline`; false if none came.
@@ -145,30 +178,70 @@ impl Session<'_> {
 
     // ---------- sending ----------
 
+    /// Writes bytes as they are, in one write.
     pub(super) fn send(&mut self, ci: usize, bytes: &[u8], note: Option<&str>) -> Result<(), Problem> {
+        self.transmit(ci, bytes, None, note)
+    }
+
+    /// Writes bytes in one write, recorded in the transcript as `shown` when given (the frames
+    /// they hold, as values) and as they are otherwise.
+    pub(super) fn transmit(
+        &mut self,
+        ci: usize,
+        bytes: &[u8],
+        shown: Option<&[Vec<u8>]>,
+        note: Option<&str>,
+    ) -> Result<(), Problem> {
         let limits = self.limits();
         let conn = &mut self.conns[ci];
         let Some(io) = &conn.io else {
             return Err(Problem::Case(format!("{} was reset; it cannot send", conn.name)));
         };
-        if let Err(e) = io.write(bytes, note) {
+        let written = match shown {
+            Some(shown) => io.write_as(bytes, shown, note),
+            None => io.write(bytes, note),
+        };
+        if let Err(e) = written {
             return Err(server(
                 format!("the server to keep reading {}'s connection", conn.name),
                 format!("writing {} bytes failed: {e}", bytes.len()),
             ));
         }
-        // Notice QUIT lines (however they were split), for barriers.
-        let mut input = bytes;
-        let mut framer = std::mem::take(&mut conn.sent);
-        while let Some(line) = framer.next_line(&mut input) {
-            if let Ok(line) = line
-                && matches!(parse_client_line(line, limits), Ok(ClientMessage::Quit(_)))
-            {
-                conn.quit_sent = true;
-            }
-        }
-        conn.sent = framer;
+        // Notice QUIT (however it was split), for barriers.
+        conn.quit_sent |= conn.wire.track_sent(bytes, limits);
         Ok(())
+    }
+
+    /// Sends lines (their contents, without LF) in one write: as they are on a line connection,
+    /// as the frames that stand for them on a PodSixNet connection.
+    pub(super) fn send_lines(&mut self, ci: usize, lines: &[Vec<u8>], note: Option<&str>) -> Result<(), Problem> {
+        if !self.conns[ci].wire.is_podsixnet() {
+            let mut bytes = Vec::new();
+            for line in lines {
+                bytes.extend_from_slice(line);
+                bytes.push(b'\n');
+            }
+            return self.send(ci, &bytes, note);
+        }
+        let limits = self.limits();
+        let (mut bytes, mut shown) = (Vec::new(), Vec::new());
+        for line in lines {
+            let (value, frame) = line_frame(line, limits).map_err(|why| self.no_frame(ci, line, why))?;
+            bytes.extend_from_slice(&frame);
+            shown.push(show(&value).into_bytes());
+        }
+        self.transmit(ci, &bytes, Some(&shown), note)
+    }
+
+    /// A line a PodSixNet connection cannot send: a reason to skip the case when the profile made
+    /// the connection PodSixNet, a mistake in the case when the case did.
+    pub(super) fn no_frame(&self, ci: usize, line: &[u8], why: String) -> Problem {
+        let line = escape_bytes_short(line, 80);
+        if self.conns[ci].wire.translated() {
+            Problem::Untranslatable(format!("`{line}`: {why}"))
+        } else {
+            Problem::Case(format!("`{line}` has no PodSixNet frame: {why}; write the frame with `frame` or `send`"))
+        }
     }
 
     /// A `PING` barrier (R-ORDER-6): afterwards, everything the server had to send this
@@ -176,7 +249,7 @@ impl Session<'_> {
     pub(super) fn barrier(&mut self, ci: usize) -> Result<(), Problem> {
         self.barriers += 1;
         let token = format!("sync-{}", self.barriers);
-        self.send(ci, format!("PING {token}\n").as_bytes(), Some("barrier"))?;
+        self.send_lines(ci, &[format!("PING {token}").into_bytes()], Some("barrier"))?;
         let deadline = Instant::now() + self.timeout;
         let mut scanned = 0;
         loop {

@@ -1,6 +1,9 @@
 //! Runs one case against one server: opens its connections, plays its steps in order, and turns
 //! the first departure from the script (or from an always-on check) into a [`Failure`].
 //!
+//! A connection speaks lines, or PodSixNet frames (SPEC.md §16) when the case opens it with
+//! `podsixnet` or the run is in the PodSixNet profile (`wire.rs`); steps see lines either way.
+//!
 //! Waiting is always for something: the next line, the end of a connection, or a `PONG` to a
 //! `PING` the session sent as a barrier (SPEC.md R-ORDER-6) — never a sleep. Only `wait` and
 //! `pump … every` let time pass, and only because the passage of time is what timeout cases test.
@@ -11,7 +14,8 @@ use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::hash::{BuildHasher, RandomState};
 use std::time::{Duration, Instant};
 
-use minichat_protocol::{Limits, LineFramer, MAX_MAX_LINE, ServerMessage};
+use minichat_protocol::podsixnet::TERMINATOR;
+use minichat_protocol::{Limits, MAX_MAX_LINE, ServerMessage};
 
 use crate::case::{Action, Case, Param, Step};
 use crate::connection::{Connection, End};
@@ -19,6 +23,9 @@ use crate::escape::{escape_bytes, escape_bytes_short};
 use crate::expr::Scope;
 use crate::observer::{Kind, Observer, Violation, automatic_quote};
 use crate::outcome::{CaseResult, Charged, Failure, Verdict};
+use crate::podsixnet::Profile;
+use crate::podsixnet::show::show;
+use crate::podsixnet::translate::profile_skip;
 use crate::spec::{Level, Spec};
 use crate::target::ServerUnderTest;
 use crate::template::{Env, NameRange, NameTpl, NickRef, Template};
@@ -26,6 +33,9 @@ use crate::transcript::Transcript;
 
 mod exchange;
 mod steps;
+mod wire;
+
+use wire::Wire;
 
 /// How many sends a `pump` makes between two `PING` barriers on its connection.
 const PUMP_BATCH: usize = 32;
@@ -35,6 +45,8 @@ const PUMP_BATCH: usize = 32;
 pub struct RunConfig {
     /// How long a step waits for the server before it fails (plus any `after` the step names).
     pub step_timeout: Duration,
+    /// Whether every connection speaks lines or PodSixNet frames.
+    pub profile: Profile,
 }
 
 /// The step timeout unless configured: long enough not to flake on a loaded 2-core machine.
@@ -42,15 +54,15 @@ pub const DEFAULT_STEP_TIMEOUT: Duration = Duration::from_millis(5000);
 
 impl Default for RunConfig {
     fn default() -> Self {
-        RunConfig { step_timeout: DEFAULT_STEP_TIMEOUT }
+        RunConfig { step_timeout: DEFAULT_STEP_TIMEOUT, profile: Profile::Line }
     }
 }
 
 /// Runs `case` against `server`; skips it (with the reason) if it needs something the runner
-/// does not know about the server.
+/// does not know about the server, or cannot be run in the configured profile.
 pub fn run_case(case: &Case, server: &ServerUnderTest, config: &RunConfig) -> CaseResult {
     let started = Instant::now();
-    if let Some(reason) = server.skip_reason(case) {
+    if let Some(reason) = server.skip_reason(case).or_else(|| profile_skip(case, config.profile)) {
         return CaseResult::new(case, Verdict::Skip(reason), Duration::ZERO);
     }
     tracing::debug!(case = %case.id, server = %server.addr, "running");
@@ -58,7 +70,7 @@ pub fn run_case(case: &Case, server: &ServerUnderTest, config: &RunConfig) -> Ca
     let verdict = match session.run() {
         Ok(()) => Verdict::Pass,
         Err(Stop::Fail(failure)) => Verdict::Fail(failure),
-        Err(Stop::Skip(reason)) => Verdict::Skip(format!("could not run: {reason}")),
+        Err(Stop::Skip(reason)) => Verdict::Skip(reason),
     };
     CaseResult::new(case, verdict, started.elapsed())
 }
@@ -86,6 +98,9 @@ enum Problem {
     /// The server refused a connection the case needs because of a limit: the case cannot run
     /// against this server as configured (it is skipped, with the reason).
     Refused(String),
+    /// The case sends something that has no PodSixNet frame, on a connection that speaks
+    /// PodSixNet only because of the profile: it cannot run over PodSixNet (it is skipped).
+    Untranslatable(String),
 }
 
 /// Why a case stopped before its end.
@@ -132,8 +147,7 @@ struct Conn {
     autopong: bool,
     ended: bool,
     floods: usize,
-    /// What the suite sent, framed, to notice a `QUIT` (after which the server ignores barriers).
-    sent: LineFramer,
+    wire: Wire,
     quit_sent: bool,
 }
 
@@ -142,7 +156,7 @@ impl Conn {
     fn can_barrier(&self) -> bool {
         self.io.as_ref().is_some_and(|io| !io.is_paused() && !io.write_closed())
             // A PING written into the middle of a line the case is still sending would change it.
-            && !self.sent.has_partial_line()
+            && !self.wire.has_partial()
             && !self.ended
             && !self.quit_sent
             && !self.observer.bye_seen()
@@ -153,6 +167,7 @@ struct Session<'a> {
     case: &'a Case,
     server: &'a ServerUnderTest,
     timeout: Duration,
+    profile: Profile,
     /// `_<tag>`: appended to every nick of this run, so runs never collide (and other cases'
     /// clients can be told apart).
     suffix: String,
@@ -270,6 +285,7 @@ impl<'a> Session<'a> {
             case,
             server,
             timeout: config.step_timeout,
+            profile: config.profile,
             suffix: format!("_{}", run_tag()),
             transcript: Transcript::new(),
             conns: Vec::new(),
@@ -294,7 +310,8 @@ impl<'a> Session<'a> {
 
     fn stop(&self, line: usize, step: &str, problem: Problem) -> Stop {
         match problem {
-            Problem::Refused(reason) => Stop::Skip(reason),
+            Problem::Refused(reason) => Stop::Skip(format!("could not run: {reason}")),
+            Problem::Untranslatable(reason) => Stop::Skip(format!("over PodSixNet: {reason}")),
             p => Stop::Fail(self.failure(line, step, p)),
         }
     }
@@ -352,7 +369,9 @@ impl<'a> Session<'a> {
                 (charged, expected, got)
             }
             Problem::Rule { requirement, expected, got } => (vec![self.charge(requirement)], expected, got),
-            Problem::Case(msg) | Problem::Refused(msg) => (Vec::new(), "the case to run as written".to_owned(), msg),
+            Problem::Case(msg) | Problem::Refused(msg) | Problem::Untranslatable(msg) => {
+                (Vec::new(), "the case to run as written".to_owned(), msg)
+            }
         };
         Box::new(Failure {
             file: self.case.file.clone(),
@@ -414,15 +433,17 @@ impl<'a> Session<'a> {
                 let name = conn.expand(self)?;
                 self.connect(&name, *options, deadline).map(|_| ())
             }
-            Action::Register { conn, nick } => self.register(conn, nick.as_ref(), deadline),
+            Action::Register { conn, nick, podsixnet } => self.register(conn, nick.as_ref(), *podsixnet, deadline),
             Action::SendLine { conn, line } => {
                 let ci = self.conn(conn)?;
-                let mut bytes = line.expand(self)?;
-                bytes.push(b'\n');
-                self.send(ci, &bytes, None)
+                let line = line.expand(self)?;
+                self.send_lines(ci, &[line], None)
             }
             Action::SendRaw { conn, writes, bytewise } => {
                 let ci = self.conn(conn)?;
+                if self.conns[ci].wire.translated() {
+                    return Err(Problem::Untranslatable(format!("`{}` writes raw line bytes", step.source)));
+                }
                 let chunks = writes.iter().map(|w| w.expand(self)).collect::<Result<Vec<_>, _>>()?;
                 for chunk in chunks {
                     if *bytewise {
@@ -437,12 +458,31 @@ impl<'a> Session<'a> {
             }
             Action::Write { conn, lines } => {
                 let ci = self.conn(conn)?;
-                let mut bytes = Vec::new();
-                for line in self.block_bytes(lines)? {
-                    bytes.extend(line);
-                    bytes.push(b'\n');
+                let lines = self.block_bytes(lines)?;
+                self.send_lines(ci, &lines, None)
+            }
+            Action::Frame { conn, literal, bytewise, size } => {
+                let ci = self.conn(conn)?;
+                if !self.conns[ci].wire.is_podsixnet() {
+                    return Err(Problem::Case(format!(
+                        "{} is a line connection: `frame` needs a connection opened with `podsixnet`",
+                        self.conns[ci].name
+                    )));
                 }
-                self.send(ci, &bytes, None)
+                let size = size.as_ref().map(|e| e.eval_usize(self)).transpose()?;
+                let (value, mut bytes) = literal.payload(self, size)?;
+                // As PodSixNet sends it: no check that the payload is free of the terminator.
+                bytes.extend_from_slice(&TERMINATOR);
+                let shown = [show(&value).into_bytes()];
+                if *bytewise {
+                    self.transmit(ci, &bytes[..1], Some(&shown), Some("one write per byte"))?;
+                    for b in &bytes[1..] {
+                        self.transmit(ci, &[*b], Some(&[]), None)?;
+                    }
+                    Ok(())
+                } else {
+                    self.transmit(ci, &bytes, Some(&shown), None)
+                }
             }
             Action::Expect { conn, pattern, optional } => {
                 let ci = self.conn(conn)?;
@@ -681,8 +721,12 @@ mod tests {
         let text = format!("case MC-T-001\ntitle t\nlevel MUST\nchecks R-T-1 \"q\"\n{steps}");
         let case = crate::syntax::parse_file("t.cases", &text).unwrap().remove(0);
         // Nothing listens there; these cases never connect.
-        let server =
-            ServerUnderTest { addr: "127.0.0.1:9".parse().unwrap(), params: ServerParams::default(), control: None };
+        let server = ServerUnderTest {
+            addr: "127.0.0.1:9".parse().unwrap(),
+            podsixnet: None,
+            params: ServerParams::default(),
+            control: None,
+        };
         run_case(&case, &server, &RunConfig::default())
     }
 

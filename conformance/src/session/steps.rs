@@ -4,16 +4,19 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-use minichat_protocol::{ErrorCode, LineFramer, MAX_MAX_LINE, ServerMessage};
+use minichat_protocol::{ErrorCode, MAX_MAX_LINE, ServerMessage};
 
 use super::{
-    BlockLine, Conn, Item, Next, PUMP_BATCH, Problem, Session, compare_sets, describe_end, describe_next, repeat_count,
-    server,
+    BlockLine, Conn, Item, Next, PUMP_BATCH, Problem, Session, Wire, compare_sets, describe_end, describe_next,
+    repeat_count, server,
 };
 use crate::case::{Block, ConnectOptions, PumpStop};
 use crate::connection::Connection;
 use crate::escape::escape_bytes_short;
 use crate::observer::Observer;
+use crate::podsixnet::Profile;
+use crate::podsixnet::show::show;
+use crate::podsixnet::translate::lines_frames;
 use crate::template::{Env, NameRange, NameTpl, NickRef, Resolved, Template};
 
 impl Session<'_> {
@@ -30,8 +33,16 @@ impl Session<'_> {
             }
             self.conns.remove(ci);
         }
-        let addr = self.server.addr;
-        let io = match Connection::connect(name, addr, options.small_buffer, self.timeout, self.transcript.clone()) {
+        let podsixnet = options.podsixnet || self.profile == Profile::PodSixNet;
+        let addr = if podsixnet {
+            self.server.podsixnet.ok_or_else(|| {
+                Problem::Case(format!("{name} speaks PodSixNet, but the runner knows no PodSixNet port of the server"))
+            })?
+        } else {
+            self.server.addr
+        };
+        let open = if podsixnet { Connection::connect_podsixnet } else { Connection::connect };
+        let io = match open(name, addr, options.small_buffer, self.timeout, self.transcript.clone()) {
             Ok(io) => io,
             Err(e) if options.refused => {
                 self.transcript.event(name, &format!("could not connect, as expected: {e}"));
@@ -54,7 +65,7 @@ impl Session<'_> {
             autopong: options.autopong,
             ended: false,
             floods: 0,
-            sent: LineFramer::new(self.limits()),
+            wire: Wire::for_connection(podsixnet, options.podsixnet, self.limits()),
             quit_sent: false,
         });
         let ci = self.conns.len() - 1;
@@ -117,6 +128,7 @@ impl Session<'_> {
         &mut self,
         name: &NameTpl,
         nick: Option<&NickRef>,
+        podsixnet: bool,
         deadline: Instant,
     ) -> Result<(), Problem> {
         let name = name.expand(self)?;
@@ -125,9 +137,9 @@ impl Session<'_> {
             None => self.nick(&name, None)?,
         };
         let ci = self
-            .connect(&name, ConnectOptions::default(), deadline)?
+            .connect(&name, ConnectOptions { podsixnet, ..ConnectOptions::default() }, deadline)?
             .ok_or_else(|| Problem::Case(format!("{name} could not be opened")))?;
-        self.send(ci, format!("USER {nick}\n").as_bytes(), None)?;
+        self.send_lines(ci, &[format!("USER {nick}").into_bytes()], None)?;
         let welcome =
             Template(vec![crate::template::Piece::Lit(format!("WELCOME {nick}").into_bytes())]).resolve(self)?;
         self.expect(ci, &welcome, deadline, false)?;
@@ -318,12 +330,26 @@ impl Session<'_> {
             self.loop_vars.push(("n".into(), sends as i64));
             let bytes = data.expand(self);
             self.loop_vars.pop();
-            let bytes = bytes?;
+            let mut bytes = bytes?;
+            // On a line connection the profile made PodSixNet, the lines go as their frames.
+            let mut shown = None;
+            if self.conns[ci].wire.translated() {
+                let frames = lines_frames(&bytes, self.limits()).map_err(|why| self.no_frame(ci, &bytes, why))?;
+                shown = Some(frames.iter().map(|(value, _)| show(value).into_bytes()).collect::<Vec<_>>());
+                bytes = frames.into_iter().flat_map(|(_, frame)| frame).collect();
+            }
             total += bytes.len();
-            let Some(io) = &self.conns[ci].io else {
-                return Err(Problem::Case(format!("{} was reset; it cannot send", self.conns[ci].name)));
+            let limits = self.limits();
+            let conn = &mut self.conns[ci];
+            let Some(io) = &conn.io else {
+                return Err(Problem::Case(format!("{} was reset; it cannot send", conn.name)));
             };
-            let written = if sends <= 3 { io.write(&bytes, None) } else { io.write_unrecorded(&bytes) };
+            let written = match (sends <= 3, &shown) {
+                (true, Some(shown)) => io.write_as(&bytes, shown, None),
+                (true, None) => io.write(&bytes, None),
+                (false, _) => io.write_unrecorded(&bytes),
+            };
+            conn.quit_sent |= conn.wire.track_sent(&bytes, limits);
             if let Err(e) = written {
                 // The server may have closed the connection because of what it was waiting for
                 // (a timeout): look for it before calling this a failure.

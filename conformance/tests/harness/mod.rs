@@ -8,26 +8,36 @@ use std::net::SocketAddr;
 use std::sync::OnceLock;
 
 use conformance::target::dedicated_params;
-use conformance::{Case, ServerControl, ServerParams, ServerSource, ServerUnderTest};
+use conformance::{Case, Param, ServerControl, ServerParams, ServerSource, ServerUnderTest};
 
-/// Starts a server with the given parameters: its address and how to stop it.
-pub type Starter = dyn Fn(&ServerParams) -> Result<(SocketAddr, Box<dyn ServerControl>), String> + Sync + Send;
+/// A server started in this process: where it listens, and how to stop it.
+pub struct Started {
+    pub addr: SocketAddr,
+    /// Its PodSixNet port (SPEC.md §16), if it has one.
+    pub podsixnet: Option<SocketAddr>,
+    pub control: Box<dyn ServerControl>,
+}
+
+/// Starts a server with the given parameters.
+pub type Starter = dyn Fn(&ServerParams) -> Result<Started, String> + Sync + Send;
 
 /// A started server and its control (kept so that the server lives as long as the source).
-type Started = (ServerUnderTest, Box<dyn ServerControl>);
+type Running = (ServerUnderTest, Box<dyn ServerControl>);
 
 pub struct InProcess {
     start: Box<Starter>,
     /// Give every case a server of its own (so one case's clients never meet another's).
     all_dedicated: bool,
+    /// Whether the servers the starter starts have a PodSixNet port.
+    podsixnet: bool,
     shared_params: ServerParams,
-    shared: OnceLock<Result<Started, String>>,
+    shared: OnceLock<Result<Running, String>>,
 }
 
 impl InProcess {
     /// `shared_params` describe the shared server; cases that need parameters get their own.
     pub fn new(shared_params: ServerParams, start: Box<Starter>) -> InProcess {
-        InProcess { start, all_dedicated: false, shared_params, shared: OnceLock::new() }
+        InProcess { start, all_dedicated: false, podsixnet: false, shared_params, shared: OnceLock::new() }
     }
 
     /// Every case gets a fresh server.
@@ -35,28 +45,39 @@ impl InProcess {
         self.all_dedicated = true;
         self
     }
+
+    /// The starter's servers have a PodSixNet port: cases that need one run.
+    pub fn with_podsixnet(mut self) -> InProcess {
+        self.podsixnet = true;
+        self
+    }
 }
 
 impl ServerSource for InProcess {
     fn shared(&self) -> Result<&ServerUnderTest, String> {
         let r = self.shared.get_or_init(|| {
-            let (addr, control) = (self.start)(&self.shared_params)?;
-            Ok((ServerUnderTest { addr, params: self.shared_params.clone(), control: None }, control))
+            let Started { addr, podsixnet, control } = (self.start)(&self.shared_params)?;
+            Ok((ServerUnderTest { addr, podsixnet, params: self.shared_params.clone(), control: None }, control))
         });
         r.as_ref().map(|(s, _)| s).map_err(Clone::clone)
     }
 
     fn offers_dedicated(&self, case: &Case) -> bool {
-        self.all_dedicated || !case.requires.is_empty() || case.needs_server_alone()
+        // Knowing the PodSixNet port is no reason for a server of one's own.
+        self.all_dedicated || case.requires.iter().any(|&p| p != Param::PodSixNet) || case.needs_server_alone()
     }
 
     fn dedicated(&self, case: &Case) -> Result<ServerUnderTest, String> {
         let params = dedicated_params(case);
-        let (addr, control) = (self.start)(&params)?;
-        Ok(ServerUnderTest { addr, params, control: Some(control) })
+        let Started { addr, podsixnet, control } = (self.start)(&params)?;
+        Ok(ServerUnderTest { addr, podsixnet, params, control: Some(control) })
     }
 
     fn known(&self, case: &Case) -> (ServerParams, bool) {
         if self.offers_dedicated(case) { (dedicated_params(case), true) } else { (self.shared_params.clone(), false) }
+    }
+
+    fn offers_podsixnet(&self) -> bool {
+        self.podsixnet
     }
 }

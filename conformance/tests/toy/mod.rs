@@ -7,8 +7,14 @@
 //! the protocol crate, so that the suite is not only checked against code that shares its
 //! assumptions. It implements every parameter the cases need (limits, timeouts, flood control,
 //! slow consumers, shutdown), because every case must be able to pass on it.
+//!
+//! It also serves PodSixNet clients (SPEC.md §16) on a second port, in the same room
+//! (`podsixnet.rs`): each line it would send a line client is sent to a PodSixNet client as the
+//! frame that stands for it, and each frame it receives is acted on as the line it stands for.
 
 #![allow(dead_code)]
+
+mod podsixnet;
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::io::{ErrorKind, Read, Write};
@@ -160,6 +166,40 @@ pub enum Flaw {
     SplitListWithMessage,
     /// ERROR codes are sent in lower case (R-SYN-2).
     LowercaseCodes,
+    /// A PodSixNet connection gets no `connected` frame first (R-PSN-6).
+    PsnNoConnected,
+    /// The PodSixNet greeting explains the framing with the terminator itself in it (R-PSN-3).
+    PsnTerminatorInGreeting,
+    /// Message frames have `who` but no `expediteur` (R-PSN-6).
+    PsnNoExpediteur,
+    /// Message frames carry their keys out of order: who, expediteur, message (R-PSN-6).
+    PsnKeysOutOfOrder,
+    /// Errors go to PodSixNet clients as `error`, not `minichat_error` (R-PSN-6).
+    PsnPlainError,
+    /// No `players` frame after a `join` (R-PSN-7).
+    PsnNoPlayersAfterJoin,
+    /// The `players` frame after a `leave` still lists the one who left (R-PSN-7).
+    PsnStalePlayers,
+    /// The `nickname` action of PodSixNet's example chat is unknown (R-PSN-4).
+    PsnNicknameUnknown,
+    /// A frame with keys beyond the action's is refused (R-PSN-4).
+    PsnExtraKeysRefused,
+    /// A payload that is not rencode closes the connection, as PodSixNet itself does (R-PSN-5).
+    PsnBadFrameCloses,
+    /// An overlong payload closes the connection (R-PSN-2).
+    PsnOverlongCloses,
+    /// A payload of exactly L bytes is refused as too long (R-PSN-2).
+    PsnFrameLimitOffByOne,
+    /// PodSixNet members get idle PINGs, and are closed when they do not answer (R-PSN-8).
+    PsnIdlePing,
+    /// PodSixNet members hear nothing of line clients: two rooms, not one (R-PSN-1).
+    PsnSeparateRoom,
+    /// No registration or incomplete-frame timeout on PodSixNet connections (R-PSN-8).
+    PsnNoTimeouts,
+    /// Only the first frame of each read is acted on; the others are dropped (R-PSN-1).
+    PsnFirstFrameOnly,
+    /// `{"action": "quit", "reason": None}` leaves with the reason "None" (R-PSN-4).
+    PsnQuitReasonNone,
 }
 
 /// The toy's parameters (same meaning as the reference server's flags).
@@ -177,6 +217,8 @@ pub struct ToyConfig {
     pub shutdown_grace: Duration,
     /// (burst, lines per second); rate 0 = off.
     pub flood: (u32, u32),
+    /// Where to accept PodSixNet clients (SPEC.md §16), if anywhere.
+    pub podsixnet: Option<String>,
     pub flaw: Option<Flaw>,
 }
 
@@ -193,6 +235,7 @@ impl Default for ToyConfig {
             ping_timeout: Duration::from_secs(30),
             shutdown_grace: Duration::from_secs(5),
             flood: (20, 0),
+            podsixnet: Some("127.0.0.1:0".into()),
             flaw: None,
         }
     }
@@ -202,6 +245,8 @@ struct Outbox {
     state: Mutex<OutState>,
     wake: Condvar,
     stream: TcpStream,
+    /// A PodSixNet client: frames, not lines.
+    psn: bool,
 }
 
 #[derive(Default)]
@@ -231,7 +276,9 @@ struct Room {
     connections: usize,
     per_ip: HashMap<IpAddr, usize>,
     reserved: HashSet<String>,
-    last_msg: Option<Vec<u8>>,
+    last_msg: Option<String>,
+    /// Nicks registered over PodSixNet (flaw PsnSeparateRoom).
+    psn_nicks: HashSet<String>,
 }
 
 struct Shared {
@@ -249,8 +296,9 @@ struct Shared {
 /// A running toy server. Dropping it shuts it down.
 pub struct Toy {
     addr: SocketAddr,
+    podsixnet: Option<SocketAddr>,
     shared: Arc<Shared>,
-    acceptor: Option<JoinHandle<()>>,
+    acceptors: Vec<JoinHandle<()>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -265,6 +313,8 @@ impl Toy {
     pub fn start_on(listen: &str, cfg: ToyConfig) -> Toy {
         let listener = TcpListener::bind(listen).expect("bind the toy server");
         let addr = listener.local_addr().unwrap();
+        let psn_listener = cfg.podsixnet.as_ref().map(|a| TcpListener::bind(a).expect("bind the toy's PodSixNet port"));
+        let podsixnet = psn_listener.as_ref().map(|l| l.local_addr().unwrap());
         let shared = Arc::new(Shared {
             cfg,
             room: Mutex::new(Room::default()),
@@ -275,22 +325,31 @@ impl Toy {
             writers_done: Condvar::new(),
             next_id: AtomicU64::new(1),
         });
-        let s = shared.clone();
-        let acceptor = std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                if s.stopping.load(Ordering::SeqCst) {
-                    break;
+        let acceptor = |listener: TcpListener, psn: bool| {
+            let s = shared.clone();
+            std::thread::spawn(move || {
+                for stream in listener.incoming() {
+                    if s.stopping.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    if let Ok(stream) = stream {
+                        accept(&s, stream, psn);
+                    }
                 }
-                if let Ok(stream) = stream {
-                    accept(&s, stream);
-                }
-            }
-        });
-        Toy { addr, shared, acceptor: Some(acceptor) }
+            })
+        };
+        let mut acceptors = vec![acceptor(listener, false)];
+        acceptors.extend(psn_listener.map(|l| acceptor(l, true)));
+        Toy { addr, podsixnet, shared, acceptors }
     }
 
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// Where PodSixNet clients connect, if the toy accepts them.
+    pub fn podsixnet_addr(&self) -> Option<SocketAddr> {
+        self.podsixnet
     }
 
     pub fn flaw(&self) -> Option<Flaw> {
@@ -300,7 +359,11 @@ impl Toy {
     /// Starts a graceful shutdown (SPEC.md §14) and returns at once.
     pub fn begin_shutdown(&self) {
         begin_shutdown(&self.shared);
+        // Wake the acceptors, so they see the server is stopping.
         let _ = TcpStream::connect(self.addr);
+        if let Some(p) = self.podsixnet {
+            let _ = TcpStream::connect(p);
+        }
     }
 
     /// Waits until every connection is closed, at most `limit`.
@@ -323,11 +386,11 @@ impl Toy {
     }
 
     fn stop(&mut self) {
-        if self.acceptor.is_none() {
+        if self.acceptors.is_empty() {
             return;
         }
         self.begin_shutdown();
-        if let Some(a) = self.acceptor.take() {
+        for a in self.acceptors.drain(..) {
             let _ = a.join();
         }
         let grace = self.shared.cfg.shutdown_grace;
@@ -367,8 +430,8 @@ fn begin_shutdown(s: &Arc<Shared>) {
         if has(s, Flaw::SilentShutdown) {
             kill(&c.out);
         } else {
-            push_raw(s, &c.out, line(s, "ERROR SHUTTING_DOWN the server is shutting down"));
-            push_raw(s, &c.out, line(s, "BYE"));
+            push_raw(s, &c.out, encode_for(s, &c.out, "ERROR SHUTTING_DOWN the server is shutting down"));
+            push_raw(s, &c.out, encode_for(s, &c.out, "BYE"));
             close_after_flush(&c.out);
         }
     }
@@ -402,6 +465,12 @@ fn kill_all(s: &Shared) {
 /// Every outbox, by server, so that shutdown can abandon those that do not drain.
 static REGISTRY: Mutex<Vec<(usize, std::sync::Weak<Outbox>)>> = Mutex::new(Vec::new());
 
+/// What a client receives for `text`: the line, or for a PodSixNet client the frame that stands
+/// for it.
+fn encode_for(s: &Shared, out: &Outbox, text: &str) -> Vec<u8> {
+    if out.psn { podsixnet::frame_of_line(s, text) } else { line(s, text) }
+}
+
 fn line(s: &Shared, text: &str) -> Vec<u8> {
     let mut v = text.as_bytes().to_vec();
     if has(s, Flaw::LowercaseCodes) && text.starts_with("ERROR ") {
@@ -415,8 +484,13 @@ fn line(s: &Shared, text: &str) -> Vec<u8> {
     v
 }
 
-fn accept(s: &Arc<Shared>, stream: TcpStream) {
+fn accept(s: &Arc<Shared>, stream: TcpStream, psn: bool) {
     let _ = stream.set_nodelay(true);
+    // A small send buffer: a client that stops reading backs up into the toy's own queue, where
+    // the output bound applies (R-LIMIT-3), after a few dozen lines rather than after the kernel
+    // has taken megabytes (loopback buffers grow that large, and the slow-consumer cases would
+    // then spend seconds filling them).
+    let _ = socket2::SockRef::from(&stream).set_send_buffer_size(16 * 1024);
     let ip = match stream.peer_addr() {
         Ok(a) => a.ip(),
         Err(_) => return,
@@ -429,9 +503,10 @@ fn accept(s: &Arc<Shared>, stream: TcpStream) {
         drop(room);
         let code =
             if full { "SERVER_FULL the server is full" } else { "TOO_MANY_CONNECTIONS too many from your address" };
-        let mut out = line(s, &format!("ERROR {code}"));
+        let encode = |text: &str| if psn { podsixnet::frame_of_line(s, text) } else { line(s, text) };
+        let mut out = encode(&format!("ERROR {code}"));
         if !has(s, Flaw::FatalWithoutBye) {
-            out.extend(line(s, "BYE"));
+            out.extend(encode("BYE"));
         }
         let mut stream = stream;
         let _ = stream.write_all(&out);
@@ -449,10 +524,17 @@ fn accept(s: &Arc<Shared>, stream: TcpStream) {
         state: Mutex::new(OutState::default()),
         wake: Condvar::new(),
         stream: stream.try_clone().expect("clone the socket"),
+        psn,
     });
     lock(&REGISTRY).push((Arc::as_ptr(s) as usize, Arc::downgrade(&out)));
     room.clients.insert(id, Client { ip, nick: None, out: out.clone(), held: None });
-    if !has(s, Flaw::NoHello) {
+    if psn {
+        let hello =
+            format!("HELLO minichat/1 {} toy server; register with {{\"action\": \"username\"}}", s.cfg.max_line);
+        let mut greeting = if has(s, Flaw::PsnNoConnected) { Vec::new() } else { podsixnet::connected() };
+        greeting.extend(podsixnet::frame_of_line(s, &hello));
+        push_raw(s, &out, greeting);
+    } else if !has(s, Flaw::NoHello) {
         let hello = format!("HELLO minichat/1 {} toy server; register with: USER <nick>", s.cfg.max_line);
         push_raw(s, &out, line(s, &hello));
     }
@@ -461,7 +543,7 @@ fn accept(s: &Arc<Shared>, stream: TcpStream) {
     let (s1, out1) = (s.clone(), out.clone());
     std::thread::spawn(move || write_loop(&s1, &out1));
     let s2 = s.clone();
-    std::thread::spawn(move || read_loop(&s2, id, ip, stream));
+    std::thread::spawn(move || read_loop(&s2, id, ip, stream, psn));
 }
 
 fn write_loop(s: &Shared, out: &Outbox) {
@@ -536,9 +618,34 @@ fn push_raw(s: &Shared, out: &Outbox, bytes: Vec<u8>) -> bool {
     true
 }
 
-/// Sends to one client (by id), handling a slow consumer.
+/// Sends to one client (by id), handling a slow consumer. A PodSixNet client gets the frame for
+/// the line, and after a JOIN or LEAVE the membership after it (R-PSN-7).
 fn send_to(s: &Shared, room: &mut Room, id: u64, text: &str) {
     let Some(c) = room.clients.get_mut(&id) else { return };
+    if c.out.psn {
+        let out = c.out.clone();
+        let (word, rest) = text.split_once(' ').unwrap_or((text, ""));
+        let subject = rest.split(' ').next().unwrap_or("");
+        if has(s, Flaw::PsnSeparateRoom)
+            && matches!(word, "JOIN" | "LEAVE" | "MSG")
+            && !room.psn_nicks.contains(subject)
+        {
+            return;
+        }
+        let mut bytes = podsixnet::frame_of_line(s, text);
+        let event = matches!(word, "JOIN" | "LEAVE");
+        if event && !(word == "JOIN" && has(s, Flaw::PsnNoPlayersAfterJoin)) {
+            let mut nicks = member_nicks(s, room, id);
+            if word == "LEAVE" && has(s, Flaw::PsnStalePlayers) {
+                nicks.push(subject.to_owned());
+            }
+            bytes.extend(podsixnet::players(&nicks));
+        }
+        if !push_raw(s, &out, bytes) {
+            slow(s, room, id);
+        }
+        return;
+    }
     if has(s, Flaw::ReordersRelays)
         && !text.starts_with("MSG ")
         && let Some(held) = c.held.take()
@@ -583,7 +690,7 @@ fn broadcast(s: &Shared, room: &mut Room, except: Option<u64>, text: String) {
 }
 
 fn relay(s: &Shared, room: &mut Room, from: u64, text: String) {
-    room.last_msg = Some(line(s, &text));
+    room.last_msg = Some(text.clone());
     let ids: Vec<u64> = room
         .clients
         .iter()
@@ -597,7 +704,8 @@ fn relay(s: &Shared, room: &mut Room, from: u64, text: String) {
         if id != from && has(s, Flaw::ReordersRelays) {
             // Hold this one back; send the one held before it first.
             if let Some(c) = room.clients.get_mut(&id) {
-                let previous = c.held.replace(line(s, &text));
+                let held = encode_for(s, &c.out, &text);
+                let previous = c.held.replace(held);
                 if let Some(previous) = previous {
                     let out = c.out.clone();
                     if !push_raw(s, &out, previous) {
@@ -611,7 +719,8 @@ fn relay(s: &Shared, room: &mut Room, from: u64, text: String) {
     }
 }
 
-fn user_list(s: &Shared, room: &Room, for_id: u64) -> Vec<String> {
+/// The nicks in `for_id`'s user list, in registration order.
+fn member_nicks(s: &Shared, room: &Room, for_id: u64) -> Vec<String> {
     let mut nicks: Vec<(u64, String)> = room
         .order
         .iter()
@@ -622,11 +731,19 @@ fn user_list(s: &Shared, room: &Room, for_id: u64) -> Vec<String> {
     {
         nicks.remove(pos);
     }
+    let psn = room.clients.get(&for_id).is_some_and(|c| c.out.psn);
+    if psn && has(s, Flaw::PsnSeparateRoom) {
+        nicks.retain(|(_, n)| room.psn_nicks.contains(n));
+    }
+    nicks.into_iter().map(|(_, n)| out_nick(s, &n)).collect()
+}
+
+fn user_list(s: &Shared, room: &Room, for_id: u64) -> Vec<String> {
+    let nicks = member_nicks(s, room, for_id);
     let count = nicks.len() + usize::from(has(s, Flaw::WrongEndusersCount));
     let mut lines = Vec::new();
     let mut cur = String::new();
-    for (_, n) in &nicks {
-        let n = out_nick(s, n);
+    for n in &nicks {
         if !cur.is_empty() && cur.len() + 1 + n.len() > s.cfg.max_line && !has(s, Flaw::ListOnOneLine) {
             lines.push(std::mem::take(&mut cur));
         }
@@ -634,7 +751,7 @@ fn user_list(s: &Shared, room: &Room, for_id: u64) -> Vec<String> {
             cur.push_str("USERS");
         }
         cur.push(' ');
-        cur.push_str(&n);
+        cur.push_str(n);
     }
     if !cur.is_empty() {
         lines.push(cur);
@@ -643,8 +760,18 @@ fn user_list(s: &Shared, room: &Room, for_id: u64) -> Vec<String> {
     lines
 }
 
-/// Sends a user list (flaw SplitListWithMessage puts the last MSG inside a long one).
+/// Sends a user list (flaw SplitListWithMessage puts the last MSG inside a long one); a
+/// PodSixNet client gets it as one `players` frame.
 fn send_list(s: &Shared, room: &mut Room, id: u64, lines: &[String]) {
+    if let Some(c) = room.clients.get(&id)
+        && c.out.psn
+    {
+        let out = c.out.clone();
+        if !push_raw(s, &out, podsixnet::players(&member_nicks(s, room, id))) {
+            slow(s, room, id);
+        }
+        return;
+    }
     for (k, l) in lines.iter().enumerate() {
         if k == 1
             && lines.len() > 2
@@ -653,7 +780,7 @@ fn send_list(s: &Shared, room: &mut Room, id: u64, lines: &[String]) {
             && let Some(c) = room.clients.get(&id)
         {
             let out = c.out.clone();
-            push_raw(s, &out, last);
+            push_raw(s, &out, line(s, &last));
         }
         send_to(s, room, id, l);
     }
@@ -713,9 +840,9 @@ fn fatal(s: &Shared, conn: &mut Conn, code_text: &str, cause: &str) {
     let mut room = lock(&s.room);
     if let Some(c) = room.clients.remove(&conn.id) {
         room.order.retain(|&o| o != conn.id);
-        push_raw(s, &c.out, line(s, &format!("ERROR {code_text}")));
+        push_raw(s, &c.out, encode_for(s, &c.out, &format!("ERROR {code_text}")));
         if !has(s, Flaw::FatalWithoutBye) {
-            push_raw(s, &c.out, line(s, "BYE"));
+            push_raw(s, &c.out, encode_for(s, &c.out, "BYE"));
         }
         close_after_flush(&c.out);
         if let Some(nick) = c.nick {
@@ -757,7 +884,8 @@ fn handle(s: &Shared, conn: &mut Conn, raw: &[u8]) -> Act {
                 let mut bytes = format!("MSG {nick} ").into_bytes();
                 bytes.extend_from_slice(&raw[4..]);
                 bytes.push(b'\n');
-                let ids: Vec<u64> = room.clients.iter().filter(|(_, c)| c.nick.is_some()).map(|(i, _)| *i).collect();
+                let ids: Vec<u64> =
+                    room.clients.iter().filter(|(_, c)| c.nick.is_some() && !c.out.psn).map(|(i, _)| *i).collect();
                 for id in ids {
                     let out = room.clients[&id].out.clone();
                     push_raw(s, &out, bytes.clone());
@@ -829,7 +957,11 @@ fn handle(s: &Shared, conn: &mut Conn, raw: &[u8]) -> Act {
                 return if has(s, Flaw::RefusedUserCloses) { refused_close(s, conn) } else { Act::Continue };
             }
             let renaming = conn.registered;
-            room.clients.get_mut(&conn.id).expect("present").nick = Some(nick.to_owned());
+            let client = room.clients.get_mut(&conn.id).expect("present");
+            client.nick = Some(nick.to_owned());
+            if client.out.psn {
+                room.psn_nicks.insert(nick.to_owned());
+            }
             if !renaming {
                 room.order.push(conn.id);
             }
@@ -848,7 +980,7 @@ fn handle(s: &Shared, conn: &mut Conn, raw: &[u8]) -> Act {
                 && let Some(c) = room.clients.get(&conn.id)
             {
                 let out = c.out.clone();
-                push_raw(s, &out, last);
+                push_raw(s, &out, encode_for(s, &out, &last));
             }
             if !renaming {
                 let join = format!("JOIN {}", out_nick(s, nick));
@@ -931,13 +1063,13 @@ fn handle(s: &Shared, conn: &mut Conn, raw: &[u8]) -> Act {
                 };
                 broadcast(s, &mut room, None, leave.clone());
                 if has(s, Flaw::LeaveToSelf) {
-                    push_raw(s, &c.out, line(s, &leave));
+                    push_raw(s, &c.out, encode_for(s, &c.out, &leave));
                 }
             }
             if c.nick.is_none() && has(s, Flaw::QuitUnregisteredNoBye) {
                 kill(&c.out);
             } else {
-                push_raw(s, &c.out, line(s, "BYE"));
+                push_raw(s, &c.out, encode_for(s, &c.out, "BYE"));
                 close_after_flush(&c.out);
             }
             conn.closing = true;
@@ -1021,7 +1153,7 @@ fn flood_wait(s: &Shared, conn: &mut Conn) -> bool {
     true
 }
 
-fn read_loop(s: &Arc<Shared>, id: u64, ip: IpAddr, mut stream: TcpStream) {
+fn read_loop(s: &Arc<Shared>, id: u64, ip: IpAddr, mut stream: TcpStream, psn: bool) {
     let cfg = &s.cfg;
     let now = Instant::now();
     let mut conn = Conn {
@@ -1048,18 +1180,26 @@ fn read_loop(s: &Arc<Shared>, id: u64, ip: IpAddr, mut stream: TcpStream) {
     let mut buf = vec![0u8; 16 * 1024];
     let mut partial: Vec<u8> = Vec::new();
     let mut discarding = false;
+    // PodSixNet clients cannot answer PING (R-PSN-8); the other timeouts apply to them too.
+    let pings = !psn || has(s, Flaw::PsnIdlePing);
+    let timeouts = !(psn && has(s, Flaw::PsnNoTimeouts));
     'outer: loop {
         // Timers.
         let now = Instant::now();
         if !conn.closing {
-            if !conn.registered && now - conn.connected_at > cfg.register_timeout && !has(s, Flaw::NoRegisterTimeout) {
+            if !conn.registered
+                && now - conn.connected_at > cfg.register_timeout
+                && !has(s, Flaw::NoRegisterTimeout)
+                && timeouts
+            {
                 fatal(s, &mut conn, "TIMEOUT register in time", "TIMEOUT");
-            } else if conn.partial_since.is_some_and(|t| now - t > cfg.line_timeout) {
+            } else if conn.partial_since.is_some_and(|t| now - t > cfg.line_timeout) && timeouts {
                 fatal(s, &mut conn, "TIMEOUT finish your line", "TIMEOUT");
             } else if conn.registered
                 && conn.ping_sent.is_none()
                 && now - conn.last_line > cfg.idle_timeout
                 && !has(s, Flaw::NoIdlePing)
+                && pings
             {
                 conn.pings += 1;
                 conn.ping_sent = Some(now);
@@ -1086,6 +1226,12 @@ fn read_loop(s: &Arc<Shared>, id: u64, ip: IpAddr, mut stream: TcpStream) {
             }
             Err(_) => break,
         };
+        if psn {
+            if let Act::Close = frames_in(s, &mut conn, &buf[..n], &mut partial, &mut discarding) {
+                break 'outer;
+            }
+            continue;
+        }
         let mut data = &buf[..n];
         let mut lines_this_read = 0;
         let mut deferred: Vec<Vec<u8>> = Vec::new();
@@ -1195,6 +1341,78 @@ fn read_loop(s: &Arc<Shared>, id: u64, ip: IpAddr, mut stream: TcpStream) {
     if let Some(n) = room.per_ip.get_mut(&ip) {
         *n -= 1;
     }
+}
+
+/// A PodSixNet connection's bytes: each payload up to a terminator is acted on as the line it
+/// stands for (R-PSN-4), or answered with its error (R-PSN-5); a payload over L is refused once
+/// and skipped up to its terminator, holding at most L + 4 bytes (R-PSN-2).
+fn frames_in(s: &Shared, conn: &mut Conn, data: &[u8], partial: &mut Vec<u8>, discarding: &mut bool) -> Act {
+    let limit = if has(s, Flaw::PsnFrameLimitOffByOne) { s.cfg.max_line - 1 } else { s.cfg.max_line };
+    let keep_tail = |partial: &mut Vec<u8>| {
+        // The last 4 bytes may be the start of a terminator.
+        let cut = partial.len().saturating_sub(podsixnet::TERMINATOR.len() - 1);
+        partial.drain(..cut);
+    };
+    partial.extend_from_slice(data);
+    let mut frames_this_read = 0;
+    loop {
+        let Some(end) = podsixnet::find_terminator(partial) else {
+            if *discarding {
+                keep_tail(partial);
+            } else if partial.len() > limit + podsixnet::TERMINATOR.len() - 1 {
+                *discarding = true;
+                keep_tail(partial);
+                reply(s, conn.id, "ERROR LINE_TOO_LONG frame too long");
+                if has(s, Flaw::PsnOverlongCloses) {
+                    fatal_close_quietly(s, conn);
+                    return Act::Close;
+                }
+            }
+            break;
+        };
+        let payload: Vec<u8> = partial.drain(..end + podsixnet::TERMINATOR.len()).take(end).collect();
+        if std::mem::take(discarding) {
+            continue;
+        }
+        frames_this_read += 1;
+        if has(s, Flaw::PsnFirstFrameOnly) && frames_this_read > 1 {
+            continue;
+        }
+        if payload.len() > limit {
+            reply(s, conn.id, "ERROR LINE_TOO_LONG frame too long");
+            if has(s, Flaw::PsnOverlongCloses) {
+                fatal_close_quietly(s, conn);
+                return Act::Close;
+            }
+            continue;
+        }
+        if !flood_wait(s, conn) {
+            continue;
+        }
+        match podsixnet::line_of_frame(s, &payload) {
+            Ok(line) => {
+                if let Act::Close = handle(s, conn, line.as_bytes()) {
+                    return Act::Close;
+                }
+            }
+            Err(error) => {
+                conn.last_line = Instant::now();
+                conn.ping_sent = None;
+                let not_rencode = error.starts_with("BAD_ARGUMENTS the frame is not rencode");
+                reply(s, conn.id, &format!("ERROR {error}"));
+                if not_rencode && has(s, Flaw::PsnBadFrameCloses) {
+                    fatal_close_quietly(s, conn);
+                    return Act::Close;
+                }
+            }
+        }
+    }
+    if partial.is_empty() && !*discarding {
+        conn.partial_since = None;
+    } else {
+        conn.partial_since.get_or_insert(Instant::now());
+    }
+    Act::Continue
 }
 
 fn fatal_close_quietly(s: &Shared, conn: &mut Conn) {
