@@ -46,6 +46,9 @@ pub struct Connection {
     pub last_line_at: Instant,
     /// When the current incomplete line started (R-TIME-2).
     pub partial_since: Option<Instant>,
+    /// A line deadline is in the timer heap. At most one is, so the heap stays bounded however
+    /// often lines start (R-LIMIT-4); when it fires it moves itself to the current line's deadline.
+    pub line_timer_armed: bool,
     /// When the idle PING went out, while it is unanswered (R-TIME-5).
     pub ping_sent_at: Option<Instant>,
     /// Already in the core's list of connections to wake.

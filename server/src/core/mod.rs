@@ -182,6 +182,7 @@ impl Server {
             flood: FloodGate::new(),
             last_line_at: now,
             partial_since: None,
+            line_timer_armed: false,
             ping_sent_at: None,
             woken: false,
             slow: false,
@@ -374,7 +375,10 @@ impl Server {
             conn.partial_since = None;
         } else if conn.partial_since.is_none() || line_ended {
             conn.partial_since = Some(now);
-            self.timers.schedule(now + self.config.line_timeout, id, TimerKind::Line);
+            if !conn.line_timer_armed {
+                conn.line_timer_armed = true;
+                self.timers.schedule(now + self.config.line_timeout, id, TimerKind::Line);
+            }
         }
         conn.decoder = decoder;
     }
@@ -576,17 +580,27 @@ impl Server {
                     self.fail(id, error, LeaveCause::Timeout, CloseReason::RegisterTimeout, now); // R-TIME-1
                 }
             }
-            TimerKind::Line => match conn.partial_since {
-                Some(_) if conn.held_until.is_some() => {
-                    // Held back by flood control, the line may well be complete: look again later.
-                    self.timers.schedule(now + self.config.line_timeout, id, TimerKind::Line);
+            TimerKind::Line => {
+                conn.line_timer_armed = false;
+                let due = conn.partial_since.map(|since| since + self.config.line_timeout);
+                match due {
+                    None => {} // the line was finished in time
+                    Some(_) if conn.held_until.is_some() => {
+                        // Held back by flood control, the line may well be complete: look later.
+                        conn.line_timer_armed = true;
+                        self.timers.schedule(now + self.config.line_timeout, id, TimerKind::Line);
+                    }
+                    Some(due) if due <= now => {
+                        let error = replies::timeout(kind, self.config.line_timeout);
+                        self.fail(id, error, LeaveCause::Timeout, CloseReason::LineTimeout, now); // R-TIME-2
+                    }
+                    Some(due) => {
+                        // A newer line started since this deadline was set: move it there.
+                        conn.line_timer_armed = true;
+                        self.timers.schedule(due, id, TimerKind::Line);
+                    }
                 }
-                Some(since) if since + self.config.line_timeout <= now => {
-                    let error = replies::timeout(kind, self.config.line_timeout);
-                    self.fail(id, error, LeaveCause::Timeout, CloseReason::LineTimeout, now); // R-TIME-2
-                }
-                _ => {} // finished in time; a newer partial line has its own deadline
-            },
+            }
             TimerKind::Idle => {
                 if conn.member().is_none() || conn.ping_sent_at.is_some() {
                     return; // not a member, or a PING is out: the line answering it re-arms this
@@ -694,6 +708,11 @@ impl Server {
         for (_, conn) in &mut self.conns {
             conn.outbox.release();
         }
+    }
+
+    /// Deadlines pending in the timer heap, for tests and memory accounting.
+    pub fn deadline_count(&self) -> usize {
+        self.timers.len()
     }
 
     /// Heap bytes held by output buffers, for tests and memory accounting.

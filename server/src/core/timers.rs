@@ -37,6 +37,11 @@ impl Timers {
         self.heap.push(Reverse((at, conn, kind)));
     }
 
+    /// How many deadlines are pending (some may no longer apply).
+    pub fn len(&self) -> usize {
+        self.heap.len()
+    }
+
     /// The earliest deadline, if any.
     pub fn next(&self) -> Option<Instant> {
         self.heap.peek().map(|Reverse((at, _, _))| *at)

@@ -221,3 +221,23 @@ fn r_time_5_a_client_that_stopped_reading_still_gets_timeout_and_bye_when_it_rea
     let n = bob.len();
     assert!(n >= 2 && bob[n - 2].starts_with("ERROR TIMEOUT ") && bob[n - 1] == "BYE", "{bob:#?}");
 }
+
+#[test]
+fn r_limit_4_lines_started_again_and_again_keep_one_line_deadline_pending() {
+    // Every read ends a line and starts the next: each new partial line has its own clock
+    // (R-TIME-2), but the timer heap must not grow with the number of reads.
+    let mut d = Driver::with_config(no_flood());
+    d.room(&["alice"]);
+    let before = d.server.deadline_count();
+    for i in 0..1000 {
+        d.send_bytes("alice", format!("\nPING {i}").as_bytes());
+        d.advance(ms(1));
+    }
+    assert!(d.server.deadline_count() <= before + 1, "{} deadlines pending", d.server.deadline_count());
+    // And the clock still runs from the last line's first byte, sent 1 ms before the loop ended.
+    d.take("alice");
+    d.advance(secs(15) - ms(2));
+    assert!(d.is_open("alice"), "{:?}", d.take("alice"));
+    d.advance(ms(1));
+    d.expect_fatal("alice", "TIMEOUT");
+}
