@@ -715,19 +715,9 @@ impl Server {
         self.timers.len()
     }
 
-    /// Heap bytes held by output buffers, for tests and memory accounting.
-    pub fn buffered_capacity(&self) -> usize {
-        self.conns.iter().map(|(_, c)| c.outbox.capacity_bytes()).sum()
-    }
-
     /// Bytes queued for `id` (for tests and memory accounting).
     pub fn queued_len(&self, id: ConnId) -> usize {
         self.get(id).map_or(0, |c| c.outbox.len())
-    }
-
-    /// How long `T_idle` + `T_ping` are, for adapters that report them.
-    pub fn config(&self) -> &Config {
-        &self.config
     }
 }
 
