@@ -37,7 +37,7 @@ fn room(members: usize) -> (Server, Vec<ConnId>, Instant) {
 fn drain(core: &mut Server, ids: &[ConnId]) -> usize {
     let mut bytes = 0;
     for &id in ids {
-        let n: usize = core.output(id).map(<[u8]>::len).sum();
+        let n: usize = core.output(id).map(|p| p.len()).sum();
         core.written(id, n);
         bytes += n;
     }

@@ -370,7 +370,7 @@ impl Sim {
         }
         let newly_closing = io.close.is_some() && !self.clients[c].was_closing;
         self.clients[c].was_closing = io.close.is_some();
-        let out: Vec<u8> = self.server.output(id).flatten().copied().collect();
+        let out: Vec<u8> = self.server.output(id).flat_map(|p| p.to_vec()).collect();
         if out.len() != queued {
             self.violated(format!("output() holds {} bytes, queued_len() says {queued}", out.len()));
         }

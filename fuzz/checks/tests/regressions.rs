@@ -19,7 +19,7 @@ fn reproducer(target: &str, name: &str) -> Vec<u8> {
 }
 
 fn output(server: &Server, id: ConnId) -> String {
-    let bytes: Vec<u8> = server.output(id).flatten().copied().collect();
+    let bytes: Vec<u8> = server.output(id).flat_map(|p| p.to_vec()).collect();
     String::from_utf8(bytes).expect("the server queues UTF-8")
 }
 
@@ -146,7 +146,7 @@ fn a_podsixnet_client_is_greeted_even_with_the_smallest_queue() {
         let now = Instant::now();
         let mut server = Server::new(&config).expect("the smallest accepted queue");
         let id = server.connect_with(Profile::PodSixNet, IpAddr::V4(Ipv4Addr::LOCALHOST), now);
-        let bytes: Vec<u8> = server.output(id).flatten().copied().collect();
+        let bytes: Vec<u8> = server.output(id).flat_map(|p| p.to_vec()).collect();
         let mut framer = podsixnet::Framer::default();
         let mut input = &bytes[..];
         let mut actions = Vec::new();

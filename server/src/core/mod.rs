@@ -23,14 +23,16 @@
 //!
 //! SPEC.md promises one global order of room events (R-ORDER-1) and snapshots that agree with it
 //! (R-ORDER-4). Processing every connection's lines in one sequence makes that order simply the
-//! order of calls, with no locks. A broadcast is encoded once and its bytes are appended to each
-//! recipient's [`outbox::Outbox`]: one small copy per delivery, no allocation.
+//! order of calls, with no locks. A broadcast is encoded once per wire form and written once to a
+//! [`room_log::RoomLog`]; each recipient's [`outbox::Outbox`] points into it, usually by growing
+//! the range it already holds: no copy and no allocation per delivery.
 
 mod connection;
 mod flood;
 mod outbox;
 mod replies;
 mod room;
+mod room_log;
 mod stats;
 mod timers;
 mod wire;
@@ -52,10 +54,12 @@ use connection::{Connection, Phase};
 use flood::{Admission, FloodGate, FloodPolicy};
 use outbox::Outbox;
 use room::Room;
+use room_log::{Piece, RoomLog};
 use timers::{TimerKind, Timers};
 use wire::{Decoder, Request, RoomEvent};
 
 pub use connection::CloseMode;
+pub use outbox::Pending;
 pub use stats::{CloseReason, Stats};
 pub use wire::Profile;
 
@@ -99,6 +103,9 @@ pub struct Server {
     room: Room,
     /// Members that speak PodSixNet: room events are encoded for them only when there are any.
     podsixnet_members: usize,
+    /// Room events as sent, once per wire form.
+    line_log: RoomLog,
+    podsixnet_log: RoomLog,
     admitted: usize,
     per_address: HashMap<IpAddr, usize>,
     timers: Timers,
@@ -122,6 +129,8 @@ impl Server {
             next_generation: 0,
             room: Room::default(),
             podsixnet_members: 0,
+            line_log: RoomLog::default(),
+            podsixnet_log: RoomLog::default(),
             admitted: 0,
             per_address: HashMap::new(),
             timers: Timers::default(),
@@ -322,9 +331,9 @@ impl Server {
         Some(IoState { read: close.is_none() && conn.held_until.is_none(), write: !conn.outbox.is_empty(), close })
     }
 
-    /// The bytes waiting to be written to `id`, oldest first, as chunks for a vectored write.
-    pub fn output(&self, id: ConnId) -> impl Iterator<Item = &[u8]> {
-        self.get(id).into_iter().map(|c| c.outbox.pending()).filter(|pending| !pending.is_empty())
+    /// The bytes waiting to be written to `id`, oldest first, in pieces (usually one).
+    pub fn output(&self, id: ConnId) -> impl Iterator<Item = Pending<'_>> {
+        self.get(id).into_iter().flat_map(|c| c.outbox.pending())
     }
 
     /// Moves the connections whose [`IoState`] or output changed since the last call into `out`.
@@ -474,7 +483,7 @@ impl Server {
     /// Queues bytes already in the connection's form, enforcing *Q* (R-LIMIT-3).
     fn reply_bytes(&mut self, id: ConnId, bytes: Bytes) {
         let q = self.config.max_queue;
-        deliver(&mut self.conns, &mut self.woken, &mut self.slow, q, id, &bytes);
+        deliver(&mut self.conns, &mut self.woken, &mut self.slow, q, id, Delivery::Copy(&bytes));
     }
 
     /// Queues a line that ends the connection (a fatal `ERROR`, `BYE`) whatever is queued
@@ -497,12 +506,18 @@ impl Server {
     /// global order).
     fn broadcast(&mut self, message: &ServerMessage, except: Option<ConnId>) {
         let event = RoomEvent::new(message, self.room.members(), self.podsixnet_members > 0);
+        let line = self.line_log.append(event.bytes(Profile::Line));
+        let podsixnet =
+            (self.podsixnet_members > 0).then(|| self.podsixnet_log.append(event.bytes(Profile::PodSixNet)));
         let q = self.config.max_queue;
         for member in self.room.members() {
             if Some(member.conn) != except {
                 let Some(conn) = self.conns.get(member.conn.index()) else { continue };
-                let bytes = event.bytes(conn.profile);
-                deliver(&mut self.conns, &mut self.woken, &mut self.slow, q, member.conn, bytes);
+                let piece = match conn.profile {
+                    Profile::Line => &line,
+                    Profile::PodSixNet => podsixnet.as_ref().unwrap_or(&line),
+                };
+                deliver(&mut self.conns, &mut self.woken, &mut self.slow, q, member.conn, Delivery::Shared(piece));
             }
         }
     }
@@ -708,6 +723,8 @@ impl Server {
         for (_, conn) in &mut self.conns {
             conn.outbox.release();
         }
+        self.line_log.release();
+        self.podsixnet_log.release();
     }
 
     /// Deadlines pending in the timer heap, for tests and memory accounting.
@@ -721,6 +738,21 @@ impl Server {
     }
 }
 
+/// Bytes to queue for one connection: its own, or a room event's, shared.
+enum Delivery<'a> {
+    Copy(&'a [u8]),
+    Shared(&'a Piece),
+}
+
+impl Delivery<'_> {
+    fn len(&self) -> usize {
+        match self {
+            Delivery::Copy(bytes) => bytes.len(),
+            Delivery::Shared(piece) => piece.len(),
+        }
+    }
+}
+
 /// Queues `bytes` for `id` unless that would pass *Q*; then marks it a slow consumer instead.
 /// A free function so a broadcast can call it while it walks the room.
 fn deliver(
@@ -729,7 +761,7 @@ fn deliver(
     slow: &mut Vec<ConnId>,
     q: usize,
     id: ConnId,
-    bytes: &[u8],
+    bytes: Delivery<'_>,
 ) {
     let Some(conn) = conns.get_mut(id.index()).filter(|c| c.generation == id.generation) else { return };
     if conn.is_closing() || conn.slow {
@@ -740,7 +772,10 @@ fn deliver(
         slow.push(id);
         return;
     }
-    conn.outbox.push(bytes);
+    match bytes {
+        Delivery::Copy(bytes) => conn.outbox.push(bytes),
+        Delivery::Shared(piece) => conn.outbox.push_shared(piece),
+    }
     if !conn.woken {
         conn.woken = true;
         woken.push(id);

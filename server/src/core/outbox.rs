@@ -1,144 +1,214 @@
 //! One connection's bytes waiting to be written (SPEC.md R-LIMIT-3).
 //!
-//! A broadcast is encoded once; each delivery copies those bytes to the end of the recipient's
-//! single buffer. For chat-sized lines a copy is cheaper than sharing: a shared handle
-//! (`bytes::Bytes`) costs 32 bytes of queue and an atomic reference count per delivery — three
-//! times the size of a typical `JOIN` — while a copy costs exactly the line, and the adapter
-//! writes everything queued with one `write`. An emptied buffer is kept while traffic goes on
-//! (allocating one per burst per recipient would cost more than the copies) and freed by
-//! [`Outbox::release`] once the server falls quiet: an idle connection holds no write buffer.
+//! A queue of segments. A room event is not copied per recipient: its segment is a range of the
+//! [`RoomLog`](super::room_log::RoomLog) chunk it was written to once, and the next event this
+//! connection receives usually lies right after it there, so the same segment grows and the adapter
+//! writes both with one `write`. Replies to this connection alone (a user list, an `ERROR`, a
+//! `PONG`) are copied into a segment of their own. An idle connection's queue holds no memory:
+//! written segments are dropped, and [`Outbox::release`] frees the queue itself when the server
+//! falls quiet.
 
-/// A byte FIFO: the pending bytes are `buf[start..]`.
+use std::cell::Ref;
+use std::collections::VecDeque;
+use std::ops::Deref;
+use std::rc::Rc;
+
+use super::room_log::{Chunk, Piece};
+
+/// A byte FIFO made of segments; every segment holds whole units.
 #[derive(Debug)]
 pub struct Outbox {
-    buf: Vec<u8>,
-    start: usize,
+    segments: VecDeque<Segment>,
+    /// Bytes waiting, over all segments.
+    len: usize,
     /// The bytes that end every unit queued here: a line's LF, or a PodSixNet frame's terminator.
     unit_end: &'static [u8],
-    /// The bytes written so far end inside a unit, so the front unit is half sent.
-    mid_unit: bool,
 }
 
-/// A buffer this large that is mostly written is shrunk, so a burst does not pin memory.
-const SHRINK_ABOVE: usize = 64 * 1024;
+/// Whole units at `origin..end` of their storage, of which `origin..start` are written.
+#[derive(Debug)]
+struct Segment {
+    storage: Storage,
+    origin: usize,
+    start: usize,
+    end: usize,
+}
 
-/// An emptied buffer up to this size is kept for the next burst; a larger one (a user list, a
-/// backlog) is freed at once, so thousands of connections never keep their largest burst.
-const KEEP_WHEN_EMPTY: usize = 4 * 1024;
+#[derive(Debug)]
+enum Storage {
+    /// Room events, shared with the other recipients.
+    Shared(Rc<Chunk>),
+    /// Replies to this connection only.
+    Own(Vec<u8>),
+}
+
+impl Segment {
+    fn bytes(&self, from: usize) -> Pending<'_> {
+        match &self.storage {
+            Storage::Shared(chunk) => Pending::Shared(chunk.get(from, self.end)),
+            Storage::Own(bytes) => Pending::Own(&bytes[from..self.end]),
+        }
+    }
+
+    /// The bytes written so far end inside a unit.
+    fn mid_unit(&self, unit_end: &[u8]) -> bool {
+        self.start > self.origin && !self.bytes(self.origin)[..self.start - self.origin].ends_with(unit_end)
+    }
+}
+
+/// Bytes waiting to be written, borrowed from an outbox.
+#[derive(Debug)]
+pub enum Pending<'a> {
+    Shared(Ref<'a, [u8]>),
+    Own(&'a [u8]),
+}
+
+impl Deref for Pending<'_> {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        match self {
+            Pending::Shared(bytes) => bytes,
+            Pending::Own(bytes) => bytes,
+        }
+    }
+}
 
 impl Outbox {
     /// An empty queue of units that each end with `unit_end`.
     pub fn new(unit_end: &'static [u8]) -> Outbox {
-        Outbox { buf: Vec::new(), start: 0, unit_end, mid_unit: false }
+        Outbox { segments: VecDeque::new(), len: 0, unit_end }
     }
 
     /// Bytes waiting to be written.
     pub fn len(&self) -> usize {
-        self.buf.len() - self.start
+        self.len
     }
 
     /// Whether nothing is waiting.
     pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        self.len == 0
     }
 
-    /// Appends whole units.
+    /// Appends whole units of this connection's own, by copying them.
     pub fn push(&mut self, bytes: &[u8]) {
-        if self.start > self.kept() && self.buf.len() + bytes.len() > self.buf.capacity() {
-            // Reuse the written front before growing.
-            self.compact();
+        if bytes.is_empty() {
+            return;
         }
-        self.buf.extend_from_slice(bytes);
+        self.len += bytes.len();
+        // Only a segment not yet begun grows, so written bytes are never kept longer than their
+        // segment and a stream of replies cannot pile them up.
+        if let Some(Segment { storage: Storage::Own(own), origin, start, end }) = self.segments.back_mut()
+            && start == origin
+        {
+            own.extend_from_slice(bytes);
+            *end = own.len();
+            return;
+        }
+        self.segments.push_back(Segment {
+            storage: Storage::Own(bytes.to_vec()),
+            origin: 0,
+            start: 0,
+            end: bytes.len(),
+        });
     }
 
-    /// The waiting bytes, for one write.
-    pub fn pending(&self) -> &[u8] {
-        &self.buf[self.start..]
+    /// Appends whole units written once in a room log: extends the last segment when they
+    /// follow it there, which is the common case under fan-out.
+    pub fn push_shared(&mut self, piece: &Piece) {
+        if piece.len() == 0 {
+            return;
+        }
+        self.len += piece.len();
+        if let Some(Segment { storage: Storage::Shared(chunk), end, .. }) = self.segments.back_mut()
+            && Rc::ptr_eq(chunk, &piece.chunk)
+            && *end == piece.start
+        {
+            *end = piece.end;
+            return;
+        }
+        self.segments.push_back(Segment {
+            storage: Storage::Shared(piece.chunk.clone()),
+            origin: piece.start,
+            start: piece.start,
+            end: piece.end,
+        });
+    }
+
+    /// The waiting bytes, oldest first, one slice per segment.
+    pub fn pending(&self) -> impl Iterator<Item = Pending<'_>> {
+        self.segments.iter().map(|segment| segment.bytes(segment.start))
     }
 
     /// Drops the first `n` bytes, which have been written.
     pub fn consume(&mut self, n: usize) {
-        debug_assert!(n <= self.len(), "consumed more than was queued");
-        let n = n.min(self.len());
-        if n == 0 {
-            return;
-        }
-        let end = self.start + n;
-        let written = &self.buf[..end];
-        // Too few bytes to tell (a frame's terminator is five) counts as mid-unit: at worst the
-        // rest of one whole unit is sent before a slow consumer's notice.
-        self.mid_unit = written.len() < self.unit_end.len() || !written.ends_with(self.unit_end);
-        self.start = end;
-        if self.start == self.buf.len() && self.buf.capacity() <= KEEP_WHEN_EMPTY {
-            self.buf.clear();
-            self.start = 0;
-        } else if self.start == self.buf.len() {
-            self.buf = Vec::new();
-            self.start = 0;
-        } else if self.buf.capacity() > SHRINK_ABOVE && self.len() < self.buf.capacity() / 4 {
-            self.compact();
-            self.buf.shrink_to(self.buf.len() * 2);
+        debug_assert!(n <= self.len, "consumed more than was queued");
+        let mut n = n.min(self.len);
+        self.len -= n;
+        while n > 0 {
+            let Some(front) = self.segments.front_mut() else { break };
+            let step = n.min(front.end - front.start);
+            front.start += step;
+            n -= step;
+            if front.start == front.end {
+                self.segments.pop_front();
+            }
         }
     }
 
-    /// Written bytes kept in front of `start`: enough to recognise a unit end that straddles it.
-    fn kept(&self) -> usize {
-        self.unit_end.len() - 1
-    }
-
-    /// Drops written bytes, keeping [`Outbox::kept`] of them.
-    fn compact(&mut self) {
-        let drop = self.start.saturating_sub(self.kept());
-        self.buf.drain(..drop);
-        self.start -= drop;
-    }
-
-    /// Frees the buffer if nothing is waiting.
+    /// Frees the queue's own memory if nothing is waiting.
     pub fn release(&mut self) {
         if self.is_empty() {
-            self.buf = Vec::new();
-            self.start = 0;
+            self.segments = VecDeque::new();
         }
     }
 
     /// Drops everything and the queue's memory.
     pub fn clear(&mut self) {
-        self.buf = Vec::new();
-        self.start = 0;
-        self.mid_unit = false;
+        self.segments = VecDeque::new();
+        self.len = 0;
     }
 
     /// Drops every unit not yet started, but keeps the rest of a unit whose start is already
     /// written: discarding it would glue that start to whatever is sent next, and the client would
     /// read one garbled line. What stays is at most one unit.
     pub fn discard_unstarted(&mut self) {
-        let keep = if self.mid_unit {
-            // The unit's end may have begun among the written bytes kept before `start`.
-            let from = self.start.saturating_sub(self.kept());
-            memchr::memmem::find(&self.buf[from..], self.unit_end)
-                .map_or(self.len(), |at| (from + at + self.unit_end.len()).saturating_sub(self.start))
-        } else {
-            0
-        };
-        if keep == 0 {
-            return self.clear();
+        let Some(mut front) = self.segments.pop_front() else { return };
+        self.clear();
+        if !front.mid_unit(self.unit_end) {
+            return;
         }
-        // Keep the written bytes in front too, so the unit's end is still recognised.
-        let from = self.start.saturating_sub(self.kept());
-        self.buf = self.buf[from..self.start + keep].to_vec();
-        self.start -= from;
+        // The unit's end may have begun among the written bytes.
+        let from = front.start.saturating_sub(self.unit_end.len() - 1).max(front.origin);
+        let unit_end =
+            memchr::memmem::find(&front.bytes(from), self.unit_end).map(|at| from + at + self.unit_end.len());
+        front.end = unit_end.map_or(front.end, |end| end.max(front.start));
+        self.len = front.end - front.start;
+        if self.len > 0 {
+            self.segments.push_back(front);
+        }
     }
 
-    /// Heap bytes held, for the tests of when buffers are kept and freed.
+    /// Heap bytes held by the queue itself, for the tests of when memory is freed.
     #[cfg(test)]
     pub fn capacity_bytes(&self) -> usize {
-        self.buf.capacity()
+        self.segments.capacity() * size_of::<Segment>()
+            + self
+                .segments
+                .iter()
+                .map(|s| if let Storage::Own(own) = &s.storage { own.capacity() } else { 0 })
+                .sum::<usize>()
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::room_log::RoomLog;
     use super::*;
+
+    fn waiting(q: &Outbox) -> Vec<u8> {
+        q.pending().flat_map(|p| p.to_vec()).collect()
+    }
 
     #[test]
     fn consume_advances_and_release_frees_memory_when_empty() {
@@ -147,7 +217,7 @@ mod tests {
         q.push(b"world\n");
         assert_eq!(q.len(), 12);
         q.consume(8);
-        assert_eq!(q.pending(), b"rld\n");
+        assert_eq!(waiting(&q), b"rld\n");
         q.release();
         assert!(q.capacity_bytes() > 0, "not released while bytes wait");
         q.consume(4);
@@ -157,23 +227,50 @@ mod tests {
     }
 
     #[test]
-    fn the_written_front_is_reused_before_the_buffer_grows() {
+    fn room_events_received_one_after_another_leave_as_one_piece() {
+        let mut log = RoomLog::default();
         let mut q = Outbox::new(b"\n");
-        q.push(&[b'a'; 100]);
-        let capacity = q.capacity_bytes();
-        q.consume(90);
-        q.push(&[b'b'; 50]);
-        assert_eq!(q.capacity_bytes(), capacity, "the 90 written bytes made room");
-        assert_eq!(q.len(), 60);
+        q.push_shared(&log.append(b"JOIN bob\n"));
+        q.push_shared(&log.append(b"MSG bob hi\n"));
+        assert_eq!(q.pending().count(), 1);
+        assert_eq!(waiting(&q), b"JOIN bob\nMSG bob hi\n");
+        // An event this connection was not sent breaks the run.
+        log.append(b"JOIN alice\n");
+        q.push_shared(&log.append(b"MSG alice yo\n"));
+        assert_eq!(q.pending().count(), 2);
+        assert_eq!(waiting(&q), b"JOIN bob\nMSG bob hi\nMSG alice yo\n");
+        assert_eq!(q.len(), 33);
     }
 
     #[test]
-    fn a_large_mostly_written_buffer_is_shrunk() {
+    fn own_replies_and_room_events_keep_their_order() {
+        let mut log = RoomLog::default();
         let mut q = Outbox::new(b"\n");
-        q.push(&vec![b'x'; 1 << 20]);
-        q.consume((1 << 20) - 10);
-        assert!(q.capacity_bytes() < 1024, "holds {}", q.capacity_bytes());
-        assert_eq!(q.pending(), &[b'x'; 10]);
+        q.push_shared(&log.append(b"MSG bob hi\n"));
+        q.push(b"PONG 1\n");
+        q.push_shared(&log.append(b"MSG bob again\n"));
+        q.push(b"PONG 2\n");
+        assert_eq!(waiting(&q), b"MSG bob hi\nPONG 1\nMSG bob again\nPONG 2\n");
+        q.consume(12);
+        assert_eq!(waiting(&q), b"ONG 1\nMSG bob again\nPONG 2\n");
+        q.consume(q.len());
+        assert!(q.is_empty() && q.pending().next().is_none());
+    }
+
+    #[test]
+    fn written_replies_are_freed_and_a_begun_reply_is_not_extended() {
+        let mut q = Outbox::new(b"\n");
+        q.push(&[b'a'; 100]);
+        q.consume(90);
+        q.push(b"bb\n");
+        assert_eq!(q.pending().count(), 2, "the half-written segment stays as it is");
+        q.consume(10);
+        assert_eq!(
+            q.capacity_bytes() - q.segments.capacity() * size_of::<Segment>(),
+            3,
+            "the written 100 bytes are gone"
+        );
+        assert_eq!(waiting(&q), b"bb\n");
     }
 
     #[test]
@@ -183,7 +280,7 @@ mod tests {
         q.push(b"ENDUSERS 1\n");
         q.consume(3);
         q.discard_unstarted();
-        assert_eq!(q.pending(), b"COME a\n");
+        assert_eq!(waiting(&q), b"COME a\n");
         q.consume(7);
         q.push(b"MSG a hi\n");
         q.discard_unstarted();
@@ -195,12 +292,25 @@ mod tests {
     }
 
     #[test]
+    fn discarding_keeps_the_rest_of_a_half_written_room_event() {
+        let mut log = RoomLog::default();
+        let mut q = Outbox::new(b"\n");
+        q.push_shared(&log.append(b"MSG bob hi\n"));
+        q.push_shared(&log.append(b"MSG bob more\n"));
+        q.push(b"PONG 1\n");
+        q.consume(4);
+        q.discard_unstarted();
+        assert_eq!(waiting(&q), b"bob hi\n");
+        assert_eq!(q.len(), 7);
+    }
+
+    #[test]
     fn discarding_keeps_the_rest_of_a_half_written_frame() {
         let mut q = Outbox::new(b"\0---\0");
         q.push(b"frame-one\0---\0frame-two\0---\0");
         q.consume(11);
         q.discard_unstarted();
-        assert_eq!(q.pending(), b"--\0", "the rest of frame-one's terminator");
+        assert_eq!(waiting(&q), b"--\0", "the rest of frame-one's terminator");
         q.consume(3);
         q.push(b"frame-three\0---\0");
         q.discard_unstarted();

@@ -6,7 +6,7 @@
 //! `close`. It holds no buffer of its own: reads land in the shared buffer and writes come
 //! straight from the core's queue, so an idle connection costs only this small task.
 
-use std::io;
+use std::io::{self, IoSlice};
 use std::rc::Rc;
 use std::task::{Context, Poll};
 
@@ -14,7 +14,7 @@ use tokio::net::TcpStream;
 use tracing::debug;
 
 use super::{Shared, now};
-use crate::core::{CloseMode, ConnId};
+use crate::core::{CloseMode, ConnId, Pending};
 
 /// Drives connection `id`, whose socket [`super::listener`] put in `shared.sockets`, until the core
 /// is done with it; then closes the socket.
@@ -92,13 +92,27 @@ fn read_once(shared: &Shared, id: ConnId, stream: &TcpStream) -> io::Result<()> 
     Ok(())
 }
 
+/// Queued pieces written with one system call. A connection's queue is usually one piece; it
+/// breaks where a room log chunk ends or a reply of its own comes between room events.
+const PIECES_PER_WRITE: usize = 4;
+
 /// Writes queued output until it is all written or the socket is full.
 pub(super) fn write_queued(shared: &Shared, id: ConnId, stream: &TcpStream) -> io::Result<()> {
     loop {
         let result = {
             let core = shared.core.borrow();
-            let Some(pending) = core.output(id).next() else { return Ok(()) };
-            stream.try_write(pending)
+            let mut pieces: [Option<Pending<'_>>; PIECES_PER_WRITE] = Default::default();
+            for (slot, piece) in pieces.iter_mut().zip(core.output(id)) {
+                *slot = Some(piece);
+            }
+            match &pieces {
+                [None, ..] => return Ok(()),
+                [Some(only), None, ..] => stream.try_write(only),
+                _ => {
+                    let slices = pieces.each_ref().map(|piece| IoSlice::new(piece.as_deref().unwrap_or_default()));
+                    stream.try_write_vectored(&slices)
+                }
+            }
         };
         match result {
             Ok(written) => shared.core.borrow_mut().written(id, written),

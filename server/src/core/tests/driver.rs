@@ -400,7 +400,7 @@ impl Driver {
                 if self.clients[i].reading {
                     self.write_to(i, usize::MAX);
                 }
-                self.clients[i].abandoned = self.server.output(id).map(<[u8]>::len).sum();
+                self.clients[i].abandoned = self.server.output(id).map(|p| p.len()).sum();
                 self.close(i);
                 return true;
             }

@@ -126,19 +126,19 @@ fn r_limit_3_a_slow_consumers_queue_is_replaced_by_error_and_bye_and_abandoned()
     core.receive(alice, b"USER alice\n", t);
     core.receive(bob, b"USER bob\n", t);
     for id in [alice, bob] {
-        let n = core.output(id).map(<[u8]>::len).sum();
+        let n = core.output(id).map(|p| p.len()).sum();
         core.written(id, n);
     }
     let line = format!("MSG {}\n", text(89));
     for _ in 0..11 {
         core.receive(alice, line.as_bytes(), t);
-        let n = core.output(alice).map(<[u8]>::len).sum();
+        let n = core.output(alice).map(|p| p.len()).sum();
         core.written(alice, n);
     }
     let io = core.io(bob).unwrap();
     assert_eq!(io.close, Some(CloseMode::Abandon));
     assert!(!io.read);
-    let out: Vec<u8> = core.output(bob).flatten().copied().collect();
+    let out: Vec<u8> = core.output(bob).flat_map(|p| p.to_vec()).collect();
     let out = String::from_utf8(out).unwrap();
     assert!(out.starts_with("ERROR SLOW_CONSUMER ") && out.ends_with("\nBYE\n") && out.lines().count() == 2, "{out}");
     core.check_invariants().unwrap();
@@ -157,7 +157,7 @@ fn r_limit_3_a_slow_consumer_gets_the_rest_of_a_half_written_line_before_its_not
     core.receive(alice, b"USER alice\n", t);
     core.receive(bob, b"USER bob\n", t);
     for id in [alice, bob] {
-        let n = core.output(id).map(<[u8]>::len).sum();
+        let n = core.output(id).map(|p| p.len()).sum();
         core.written(id, n);
     }
     let line = format!("MSG {}\n", text(89));
@@ -165,11 +165,11 @@ fn r_limit_3_a_slow_consumer_gets_the_rest_of_a_half_written_line_before_its_not
     core.written(bob, 3); // "MSG" reached bob, the rest of the line did not
     for _ in 0..10 {
         core.receive(alice, line.as_bytes(), t);
-        let n = core.output(alice).map(<[u8]>::len).sum();
+        let n = core.output(alice).map(|p| p.len()).sum();
         core.written(alice, n);
     }
     assert_eq!(core.io(bob).unwrap().close, Some(CloseMode::Abandon));
-    let out = String::from_utf8(core.output(bob).flatten().copied().collect()).unwrap();
+    let out = String::from_utf8(core.output(bob).flat_map(|p| p.to_vec()).collect()).unwrap();
     let mut lines = out.lines();
     assert_eq!(lines.next(), Some(&*format!(" alice {}", text(89))), "the started line is finished");
     assert!(lines.next().unwrap().starts_with("ERROR SLOW_CONSUMER "));

@@ -145,7 +145,7 @@ fn r_order_6_pong_means_every_earlier_line_is_processed_and_its_events_are_queue
     d.stop_reading("bob");
     d.send_bytes("alice", b"MSG 1\nMSG 2\nPING t\n");
     d.expect("alice", &["MSG alice 1", "MSG alice 2", "PONG t"]);
-    let bob: Vec<u8> = d.server.output(d.id("bob")).flatten().copied().collect();
+    let bob: Vec<u8> = d.server.output(d.id("bob")).flat_map(|p| p.to_vec()).collect();
     assert_eq!(bob, b"MSG alice 1\nMSG alice 2\n");
 }
 

@@ -13,7 +13,7 @@ const PEER: std::net::IpAddr = std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOS
 
 /// Takes everything queued for `id`.
 fn drain(core: &mut Server, id: ConnId) -> Vec<u8> {
-    let out: Vec<u8> = core.output(id).flatten().copied().collect();
+    let out: Vec<u8> = core.output(id).flat_map(|p| p.to_vec()).collect();
     core.written(id, out.len());
     out
 }

@@ -44,7 +44,7 @@ fn r_trans_3_every_line_the_server_sends_ends_with_a_single_lf() {
     // Read the core's raw output, not the driver's lines.
     d.stop_reading("alice");
     d.send_bytes("alice", b"MSG hi\r\nPING x\r\nUSERS\r\nBOGUS\r\n");
-    let raw: Vec<u8> = d.server.output(d.id("alice")).flatten().copied().collect();
+    let raw: Vec<u8> = d.server.output(d.id("alice")).flat_map(|p| p.to_vec()).collect();
     assert!(!raw.contains(&b'\r'), "{:?}", String::from_utf8_lossy(&raw));
     assert!(raw.ends_with(b"\n"));
     assert_eq!(raw.iter().filter(|&&b| b == b'\n').count(), 5, "{:?}", String::from_utf8_lossy(&raw));
