@@ -1,10 +1,12 @@
 //! The server core's fan-out, with no I/O: what one `MSG` costs per recipient, and what encoding
 //! a broadcast costs once. `cargo bench -p minichat-server`.
 //!
-//! Each iteration is one message from one member: the core frames and parses it, encodes the
-//! relay once and copies it into every member's output buffer; then every buffer is drained, as
-//! the adapter's writes would. Throughput is reported in deliveries (recipients), so the figure
-//! per element is the cost of one delivery.
+//! Each iteration is a burst of messages from one member: the core frames and parses them,
+//! encodes each relay once and queues it for every member; then every queue is drained into a
+//! scratch buffer, as the kernel copies what the adapter writes. Throughput is reported in
+//! deliveries (messages × recipients), so the figure per element is the cost of one delivery.
+//! A burst of 1 is a quiet room (every message written before the next); under load a write
+//! carries tens of messages (BENCHMARKS.md: 50-90 in W1 and W2), hence the burst of 32.
 
 use std::hint::black_box;
 use std::net::{IpAddr, Ipv4Addr};
@@ -30,16 +32,20 @@ fn room(members: usize) -> (Server, Vec<ConnId>, Instant) {
             id
         })
         .collect();
-    drain(&mut core, &ids);
+    drain(&mut core, &ids, &mut Vec::new());
     (core, ids, now)
 }
 
-fn drain(core: &mut Server, ids: &[ConnId]) -> usize {
+/// Writes every queue out: copies its bytes to `sink` (the kernel's part) and tells the core.
+fn drain(core: &mut Server, ids: &[ConnId], sink: &mut Vec<u8>) -> usize {
     let mut bytes = 0;
     for &id in ids {
-        let n: usize = core.output(id).map(|p| p.len()).sum();
-        core.written(id, n);
-        bytes += n;
+        sink.clear();
+        for piece in core.output(id) {
+            sink.extend_from_slice(&piece);
+        }
+        core.written(id, sink.len());
+        bytes += sink.len();
     }
     bytes
 }
@@ -49,15 +55,20 @@ fn fanout(c: &mut Criterion) {
     group.measurement_time(Duration::from_secs(3)).warm_up_time(Duration::from_secs(1));
     // A 64-byte text, as in the load workloads.
     let line = format!("MSG {}\n", "x".repeat(64));
-    for members in [10, 100, 1000] {
-        let (mut core, ids, now) = room(members);
-        group.throughput(Throughput::Elements(members as u64));
-        group.bench_with_input(BenchmarkId::new("one_msg_to_every_member", members), &members, |b, _| {
-            b.iter(|| {
-                core.receive(ids[0], black_box(line.as_bytes()), now);
-                black_box(drain(&mut core, &ids))
-            })
-        });
+    let mut sink = Vec::new();
+    for burst in [1, 32] {
+        let input = line.repeat(burst);
+        for members in [10, 100, 1000] {
+            let (mut core, ids, now) = room(members);
+            group.throughput(Throughput::Elements((burst * members) as u64));
+            let name = format!("burst_of_{burst}_to_every_member");
+            group.bench_with_input(BenchmarkId::new(name, members), &members, |b, _| {
+                b.iter(|| {
+                    core.receive(ids[0], black_box(input.as_bytes()), now);
+                    black_box(drain(&mut core, &ids, &mut sink))
+                })
+            });
+        }
     }
     group.finish();
 }
