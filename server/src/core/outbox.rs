@@ -15,6 +15,12 @@ use std::rc::Rc;
 
 use super::room_log::{Chunk, Piece};
 
+/// Segments a queue may hold before the ones not yet begun are copied into one. A client that does
+/// not read while room events and replies of its own alternate would otherwise hold a segment
+/// (tens of bytes of bookkeeping) per few bytes queued; with the cap, its memory stays within *Q*
+/// plus a fixed amount (R-LIMIT-4), and the copy happens only for such a client.
+pub const MAX_SEGMENTS: usize = 64;
+
 /// A byte FIFO made of segments; every segment holds whole units.
 #[derive(Debug)]
 pub struct Outbox {
@@ -43,6 +49,10 @@ enum Storage {
 }
 
 impl Segment {
+    fn own(bytes: Vec<u8>) -> Segment {
+        Segment { end: bytes.len(), storage: Storage::Own(bytes), origin: 0, start: 0 }
+    }
+
     fn bytes(&self, from: usize) -> Pending<'_> {
         match &self.storage {
             Storage::Shared(chunk) => Pending::Shared(chunk.get(from, self.end)),
@@ -105,12 +115,8 @@ impl Outbox {
             *end = own.len();
             return;
         }
-        self.segments.push_back(Segment {
-            storage: Storage::Own(bytes.to_vec()),
-            origin: 0,
-            start: 0,
-            end: bytes.len(),
-        });
+        self.segments.push_back(Segment::own(bytes.to_vec()));
+        self.cap_segments();
     }
 
     /// Appends whole units written once in a room log: extends the last segment when they
@@ -133,6 +139,21 @@ impl Outbox {
             start: piece.start,
             end: piece.end,
         });
+        self.cap_segments();
+    }
+
+    /// Past [`MAX_SEGMENTS`], copies every segment but the first (which may be half written) into
+    /// one of this connection's own.
+    fn cap_segments(&mut self) {
+        if self.segments.len() <= MAX_SEGMENTS {
+            return;
+        }
+        let waiting: usize = self.segments.iter().skip(1).map(|segment| segment.end - segment.start).sum();
+        let mut own = Vec::with_capacity(waiting);
+        for segment in self.segments.drain(1..) {
+            own.extend_from_slice(&segment.bytes(segment.start));
+        }
+        self.segments.push_back(Segment::own(own));
     }
 
     /// The waiting bytes, oldest first, one slice per segment.
@@ -271,6 +292,29 @@ mod tests {
             "the written 100 bytes are gone"
         );
         assert_eq!(waiting(&q), b"bb\n");
+    }
+
+    #[test]
+    fn a_client_that_does_not_read_holds_a_bounded_number_of_segments() {
+        let mut log = RoomLog::default();
+        let mut q = Outbox::new(b"\n");
+        let mut expected = Vec::new();
+        q.push(b"HELLO\n");
+        q.consume(2);
+        expected.extend_from_slice(b"LLO\n");
+        for i in 0..1000 {
+            let event = format!("MSG bob {i}\n");
+            log.append(b"JOIN someone-else\n"); // breaks every run
+            q.push_shared(&log.append(event.as_bytes()));
+            q.push(b"PONG x\n");
+            expected.extend_from_slice(event.as_bytes());
+            expected.extend_from_slice(b"PONG x\n");
+            assert!(q.pending().count() <= MAX_SEGMENTS);
+        }
+        assert_eq!(waiting(&q), expected, "nothing lost, nothing reordered");
+        assert_eq!(q.len(), expected.len());
+        q.discard_unstarted();
+        assert_eq!(waiting(&q), b"LLO\n", "the half-written first unit survives the copies");
     }
 
     #[test]

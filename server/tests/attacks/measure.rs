@@ -21,16 +21,20 @@ pub const IDLE_CPU_LIMIT: Duration = Duration::from_millis(50);
 /// (debug build), and mimalloc holds up to 15 MiB more for a while after queues have filled.
 pub const MEMORY_BASE: u64 = 48 << 20;
 /// What one connection costs beside its buffers: its task, its socket's registration, its entry
-/// in the core, its share of the timer heap.
+/// in the core, its share of the timer heap, its output queue's bookkeeping (at most 64 segments).
 pub const MEMORY_PER_CONNECTION: u64 = 16 << 10;
+/// A full output queue points into room-log chunks (32 KiB each, shared by every recipient); the
+/// first and the last may hold bytes the queue does not, so they can add up to two chunks.
+pub const ROOM_LOG_SLACK: u64 = 64 << 10;
 
 /// The most memory the server may hold with `connections` open under `config` (R-LIMIT-4): per
 /// connection one incomplete line (L + 1, R-TRANS-6), one read held back by flood control
-/// ([`MAX_READ`]), a full output queue (Q, R-LIMIT-3) in a growable buffer — which may have
-/// twice the capacity it holds — and [`MEMORY_PER_CONNECTION`]; plus [`MEMORY_BASE`]. Nothing a
-/// peer sends or fails to read can add to it.
+/// ([`MAX_READ`]), a full output queue (Q, R-LIMIT-3) with its [`ROOM_LOG_SLACK`], and
+/// [`MEMORY_PER_CONNECTION`]; plus [`MEMORY_BASE`]. Nothing a peer sends or fails to read can add
+/// to it.
 pub fn memory_bound(config: &Config, connections: usize) -> u64 {
-    let per_connection = (config.max_line + 1 + MAX_READ + 2 * config.max_queue) as u64 + MEMORY_PER_CONNECTION;
+    let per_connection =
+        (config.max_line + 1 + MAX_READ + config.max_queue) as u64 + ROOM_LOG_SLACK + MEMORY_PER_CONNECTION;
     MEMORY_BASE + connections as u64 * per_connection
 }
 
