@@ -17,11 +17,17 @@ pub enum Display {
     UnknownVersion { version: Token },
     /// `WELCOME`: the user is in the room under this nick.
     Welcome { nick: Nick },
-    /// A complete user list (`USERS` … `ENDUSERS`), sorted by folded nick. `more` counts the
-    /// nicks beyond [`crate::session::MAX_LISTED_NICKS`] that were received but not kept.
-    Present { nicks: Vec<Nick>, more: usize },
+    /// A complete user list (`USERS` … `ENDUSERS`), sorted by folded nick. `names` are the
+    /// entries of a PodSixNet server's list that are not nicks (any string is a name there),
+    /// terminal-safe and shown after the nicks. `more` counts the entries beyond
+    /// [`crate::session::MAX_LISTED_NICKS`] that were received but not kept, and list entries
+    /// that are no name at all.
+    Present { nicks: Vec<Nick>, names: Vec<Text>, more: usize },
     /// A message; `own` when the user sent it.
     Message { from: Nick, text: Text, own: bool },
+    /// A message from a name that is not a nick: a PodSixNet server that takes any string as
+    /// a name relayed it (never `own`: the user's own name is always a nick).
+    NamedMessage { name: Text, text: Text },
     /// Someone joined.
     Join { nick: Nick },
     /// Someone left, and why.

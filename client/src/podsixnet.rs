@@ -16,8 +16,10 @@
 //! an action this client does not know is skipped (PodSixNet's own `Channel` would close the
 //! connection on the first, and ignores the others). Every string goes through
 //! [`neutralise`] before it becomes a [`Text`], so nothing received can drive the terminal
-//! (R-CLIENT-3). A name that is not a valid nick (PodSixNet servers take any string) cannot be
-//! shown as one: it is counted in a user list, and a message from it is skipped.
+//! (R-CLIENT-3). A name that is not a valid nick (PodSixNet servers take any string, such as
+//! `élodie` or `Jean Dupont`) cannot be a [`Nick`]: a message from it is still shown, under the
+//! name made terminal-safe ([`Received::NamedMessage`]), and listed after the nicks in a user
+//! list.
 //!
 //! **Strict in what it sends.** Only R-PSN-4's frames, built by the protocol crate
 //! ([`client_value`]), and never a payload that [`frame`] refuses (R-PSN-3). Validated messages
@@ -41,12 +43,20 @@ pub enum Received {
     Accepted,
     /// A frame that stands for a line of the line protocol.
     Message(ServerMessage),
-    /// `{"action": "players", "players": [...]}`: everyone present, in one frame. `unnamed` counts
-    /// entries that are not nicks (PodSixNet servers accept any name).
-    Players { nicks: Vec<Nick>, unnamed: usize },
+    /// `{"action": "players", "players": [...]}`: everyone present, in one frame. `names` are the
+    /// entries that are not nicks (PodSixNet servers accept any string), as [`shown_name`] shows
+    /// them; `unnamed` counts entries that are not strings, or hold nothing visible.
+    Players { nicks: Vec<Nick>, names: Vec<Text>, unnamed: usize },
     /// `{"action": "error", "error": ...}`: PodSixNet's own error action, with no minichat code.
     LibraryError(Text),
+    /// A message whose sender's name is not a nick (a non-minichat server took it as it came),
+    /// neutralised and cut to [`MAX_SHOWN_NAME_CHARS`]. A minichat server never sends one.
+    NamedMessage { name: Text, text: Text },
 }
+
+/// The longest sender name shown for a message whose sender is not a nick, in characters; a
+/// longer name is cut and ends in `…`, so a name cannot push the message off the screen.
+pub const MAX_SHOWN_NAME_CHARS: usize = 40;
 
 /// Cuts a server's byte stream into frames and reads each for what it means.
 ///
@@ -125,14 +135,23 @@ fn read_server_value(value: &Value) -> Option<Received> {
         }
         "welcome" => nick_of("nick").map(ServerMessage::Welcome).map(Received::Message),
         "players" => value.dict_get("players").and_then(Value::as_sequence).map(|entries| {
-            let nicks: Vec<Nick> = entries.iter().filter_map(|e| e.as_str().and_then(|s| Nick::new(s).ok())).collect();
-            Received::Players { unnamed: entries.len() - nicks.len(), nicks }
+            let (mut nicks, mut names) = (Vec::new(), Vec::new());
+            for name in entries.iter().filter_map(Value::as_str) {
+                match Nick::new(name) {
+                    Ok(nick) => nicks.push(nick),
+                    Err(_) => names.extend(shown_name(name)),
+                }
+            }
+            Received::Players { unnamed: entries.len() - nicks.len() - names.len(), nicks, names }
         }),
         "join" => nick_of("nick").map(ServerMessage::Join).map(Received::Message),
         "message" => {
             // minichat sends both, PodSixNet's example `who`, the course `expediteur`.
-            let from = nick_of("who").or_else(|| nick_of("expediteur"));
-            from.zip(text_of("message")).map(|(from, text)| Received::Message(ServerMessage::Msg { from, text }))
+            let from = str_of("who").or_else(|| str_of("expediteur"));
+            from.zip(text_of("message")).and_then(|(from, text)| match Nick::new(from) {
+                Ok(from) => Some(Received::Message(ServerMessage::Msg { from, text })),
+                Err(_) => shown_name(from).map(|name| Received::NamedMessage { name, text }),
+            })
         }
         "leave" => {
             let cause = str_of("cause").and_then(LeaveCause::from_wire);
@@ -168,6 +187,17 @@ fn shown_text(s: &str) -> Option<Text> {
         end -= 1;
     }
     Text::new(&safe[..end]).ok()
+}
+
+/// A name that is not a nick, as shown: terminal-safe, at most
+/// [`MAX_SHOWN_NAME_CHARS`] characters. `None` when nothing visible is left.
+fn shown_name(name: &str) -> Option<Text> {
+    let safe = neutralise(name);
+    let mut shown: String = safe.chars().take(MAX_SHOWN_NAME_CHARS).collect();
+    if shown.len() < safe.len() {
+        shown.push('…');
+    }
+    Text::new(&shown).ok()
 }
 
 /// The words of PodSixNet's `error` action: the library puts a socket error's `args` there, a

@@ -8,7 +8,7 @@
 //! The plain format, one line per item (README.md documents it for scripts):
 //!
 //! ```text
-//! <nick> text                  a message
+//! <nick> text                  a message (from a PodSixNet server, the sender may be any name)
 //! * you joined as NICK         registration succeeded
 //! * present (N): a, b, c       the user list, sorted
 //! * NICK joined                someone arrived
@@ -65,15 +65,17 @@ pub fn lines(display: &Display) -> Vec<Line> {
             ),
         ),
         Display::Welcome { nick } => line(Tone::Event, format!("* you joined as {nick}")),
-        Display::Present { nicks, more } => {
-            let names = nicks.iter().map(|n| n.as_str()).collect::<Vec<_>>().join(", ");
-            let total = nicks.len() + *more;
+        Display::Present { nicks, names, more } => {
+            let total = nicks.len() + names.len() + *more;
+            let names = nicks.iter().map(|n| n.as_str()).chain(names.iter().map(|n| n.as_str())).collect::<Vec<_>>();
+            let names = names.join(", ");
             let more = if *more > 0 { format!(", and {more} more") } else { String::new() };
             line(Tone::Event, format!("* present ({total}): {names}{more}"))
         }
         Display::Message { from, text, own } => {
             line(if *own { Tone::Own } else { Tone::Message }, format!("<{from}> {text}"))
         }
+        Display::NamedMessage { name, text } => line(Tone::Message, format!("<{name}> {text}")),
         Display::Join { nick } => line(Tone::Event, format!("* {nick} joined")),
         Display::Leave { nick, cause, reason } => {
             line(Tone::Event, format!("* {nick} {}", leave_wording(*cause, reason.as_ref())))
@@ -236,9 +238,9 @@ mod tests {
 
     #[test]
     fn user_list_names_count_and_overflow() {
-        let present = Display::Present { nicks: vec![nick("alice"), nick("Bob")], more: 0 };
+        let present = Display::Present { nicks: vec![nick("alice"), nick("Bob")], names: vec![], more: 0 };
         assert_eq!(one(present), "* present (2): alice, Bob");
-        let overflow = Display::Present { nicks: vec![nick("a")], more: 3 };
+        let overflow = Display::Present { nicks: vec![nick("a")], names: vec![], more: 3 };
         assert_eq!(one(overflow), "* present (4): a, and 3 more");
     }
 

@@ -283,8 +283,9 @@ impl Session {
             match received {
                 Received::Accepted => self.accepted = true,
                 Received::Message(message) => self.on_message(message, out),
-                Received::Players { nicks, unnamed } => self.on_players(nicks, unnamed, out),
+                Received::Players { nicks, names, unnamed } => self.on_players(nicks, names, unnamed, out),
                 Received::LibraryError(text) => out.push(Action::Show(Display::LibraryError { text })),
+                Received::NamedMessage { name, text } => out.push(Action::Show(Display::NamedMessage { name, text })),
             }
         }
         // A minichat server writes `hello` together with `connected` (R-PSN-6); a server whose
@@ -295,11 +296,13 @@ impl Session {
     }
 
     /// A PodSixNet `players` frame: the whole user list at once.
-    fn on_players(&mut self, mut nicks: Vec<Nick>, unnamed: usize, out: &mut Vec<Action>) {
-        let more = unnamed + nicks.len().saturating_sub(MAX_LISTED_NICKS);
+    fn on_players(&mut self, mut nicks: Vec<Nick>, mut names: Vec<Text>, unnamed: usize, out: &mut Vec<Action>) {
+        let more = unnamed + (nicks.len() + names.len()).saturating_sub(MAX_LISTED_NICKS);
         nicks.truncate(MAX_LISTED_NICKS);
+        names.truncate(MAX_LISTED_NICKS - nicks.len());
         nicks.sort_by_cached_key(Nick::key);
-        let present = Display::Present { nicks, more };
+        names.sort_by_cached_key(|name| name.as_str().to_lowercase());
+        let present = Display::Present { nicks, names, more };
         self.last_players = Some(present.clone());
         out.push(Action::Show(present));
     }
@@ -343,7 +346,7 @@ impl Session {
                     tracing::warn!(received = nicks.len() + more, announced = count, "the user list is incomplete");
                 }
                 nicks.sort_by_cached_key(Nick::key);
-                out.push(Action::Show(Display::Present { nicks, more }));
+                out.push(Action::Show(Display::Present { nicks, names: Vec::new(), more }));
             }
             ServerMessage::Join(nick) => out.push(Action::Show(Display::Join { nick })),
             ServerMessage::Msg { from, text } => {

@@ -73,6 +73,30 @@ fn minichat_converses_with_a_course_server_written_with_podsixnet() {
 }
 
 #[test]
+fn a_course_user_whose_name_is_not_a_nick_is_heard() {
+    // The course server takes any string as a name; minichat cannot make it a nick, but must not
+    // drop what that user says.
+    let (mut server, addr) = course_server();
+    let mut alice = PipeClient::podsixnet("alice", &addr, &["--nick", "alice"]);
+    alice.expect(&["* you joined as alice", "* present (1): alice"]);
+    server.read_until("alice's registration", |l| l == "username alice");
+
+    let mut elodie = chat_client("élodie", &addr);
+    elodie.send(r#"{"action": "username", "username": "élodie"}"#);
+    elodie.expect(&[r#"{"action": "bienvenue", "texte": "Bienvenue élodie"}"#, &players_frame(&["alice", "élodie"])]);
+    alice.expect(&["* present (2): alice, élodie"]);
+    elodie.send(&message_frame("bonjour alice"));
+    alice.expect(&["<élodie> bonjour alice"]);
+
+    elodie.close_input();
+    alice.expect(&["* present (1): alice"]);
+    elodie.finish();
+    alice.send("/quit");
+    let alice = alice.finish();
+    assert_eq!(alice.code, Some(LEFT), "{alice:?}");
+}
+
+#[test]
 fn a_line_holding_u0000_is_refused_and_never_reaches_a_podsixnet_server() {
     let (mut server, addr) = course_server();
     let mut alice = PipeClient::podsixnet("alice", &addr, &["--nick", "alice"]);

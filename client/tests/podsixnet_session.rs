@@ -5,6 +5,8 @@
 
 use bytes::BytesMut;
 use minichat_client::display::NotSent;
+use minichat_client::podsixnet::MAX_SHOWN_NAME_CHARS;
+use minichat_client::render;
 use minichat_client::wire::Wire;
 use minichat_client::{Action, Display, Event, ExitStatus, Mode, Prompt, Session};
 use minichat_protocol::podsixnet::{
@@ -118,7 +120,7 @@ fn with_minichat_connected_and_hello_lead_to_a_normal_registration() {
         shown(&actions),
         [
             Display::Welcome { nick: nick("alice") },
-            Display::Present { nicks: vec![nick("alice"), nick("bob")], more: 0 }
+            Display::Present { nicks: vec![nick("alice"), nick("bob")], names: vec![], more: 0 }
         ]
     );
     assert_eq!(session.wants_input(), Some(Prompt::Message { nick: nick("alice") }));
@@ -162,7 +164,7 @@ fn with_minichat_joins_messages_and_leaves_are_shown_like_their_lines() {
         shown(&actions),
         [
             Display::Join { nick: nick("bob") },
-            Display::Present { nicks: vec![nick("alice"), nick("bob")], more: 0 },
+            Display::Present { nicks: vec![nick("alice"), nick("bob")], names: vec![], more: 0 },
             Display::Message { from: nick("bob"), text: text("salut"), own: false },
             Display::Message { from: nick("alice"), text: text("ça va ?"), own: true },
             Display::Leave { nick: nick("bob"), cause: LeaveCause::Quit, reason: Some(text("bye")) },
@@ -235,7 +237,10 @@ fn podsixnet_example_chat_server_frames_are_understood() {
     let actions = receive(&mut session, &on_accept);
     assert_eq!(
         shown(&actions),
-        [Display::Present { nicks: vec![nick("anonymous")], more: 0 }, Display::Welcome { nick: nick("bob") }]
+        [
+            Display::Present { nicks: vec![nick("anonymous")], names: vec![], more: 0 },
+            Display::Welcome { nick: nick("bob") }
+        ]
     );
     assert_eq!(sent(&actions), [ClientMessage::User(nick("bob"))]);
     // {'action': 'message', 'message': 'bonjour à tous', 'who': 'alice'}
@@ -263,11 +268,44 @@ fn the_course_sender_key_expediteur_is_read_and_key_order_does_not_matter() {
 }
 
 #[test]
-fn a_players_tuple_is_a_list_and_names_that_are_not_nicks_are_counted() {
+fn a_players_tuple_is_a_list_and_names_that_are_not_nicks_are_listed_after_the_nicks() {
     let mut session = chatting_unannounced();
-    let players = Value::Tuple(vec![s("zoe"), s("élodie"), s("alice"), Value::Int(3), s("Jean Dupont")]);
+    let players = Value::Tuple(vec![s("zoe"), s("élodie"), s("alice"), Value::Int(3), s("Jean Dupont"), s("  ")]);
     let actions = receive(&mut session, &frame_of(&[("action", s("players")), ("players", players)]));
-    assert_eq!(shown(&actions), [Display::Present { nicks: vec![nick("alice"), nick("zoe")], more: 3 }]);
+    let present = Display::Present {
+        nicks: vec![nick("alice"), nick("zoe")],
+        names: vec![text("Jean Dupont"), text("élodie")],
+        more: 2,
+    };
+    assert_eq!(shown(&actions), std::slice::from_ref(&present));
+    assert_eq!(render::plain(&present, None), ["* present (6): alice, zoe, Jean Dupont, élodie, and 2 more"]);
+}
+
+#[test]
+fn a_message_from_a_name_that_is_not_a_nick_is_shown_under_that_name() {
+    // Course servers take whatever name a client sends: accents, spaces, escapes, any length.
+    let mut session = chatting_unannounced();
+    let long = "x".repeat(MAX_SHOWN_NAME_CHARS + 10);
+    let stream = [
+        frame_of(&[("action", s("message")), ("expediteur", s("élodie")), ("message", s("salut"))]),
+        frame_of(&[("action", s("message")), ("who", s("Jean Dupont")), ("message", s("bonjour"))]),
+        frame_of(&[("action", s("message")), ("who", s("eve\u{1b}[2J")), ("message", s("hi"))]),
+        frame_of(&[("action", s("message")), ("who", s(&long)), ("message", s("long"))]),
+    ]
+    .concat();
+    let actions = receive(&mut session, &stream);
+    let cut = format!("{}…", &long[..MAX_SHOWN_NAME_CHARS]);
+    assert_eq!(
+        shown(&actions),
+        [
+            Display::NamedMessage { name: text("élodie"), text: text("salut") },
+            Display::NamedMessage { name: text("Jean Dupont"), text: text("bonjour") },
+            Display::NamedMessage { name: text("eve^[[2J"), text: text("hi") },
+            Display::NamedMessage { name: text(&cut), text: text("long") },
+        ]
+    );
+    let rendered: Vec<String> = shown(&actions).iter().flat_map(|d| render::plain(d, None)).collect();
+    assert_eq!(rendered[..2], ["<élodie> salut", "<Jean Dupont> bonjour"]);
 }
 
 #[test]
@@ -328,7 +366,7 @@ fn slash_users_shows_the_last_list_of_a_server_that_announces_nothing() {
     receive(&mut session, &frame_of(&[("action", s("players")), ("players", players)]));
     let actions = session.handle(Event::Typed("/users"));
     assert_eq!(sent(&actions), []);
-    assert_eq!(shown(&actions), [Display::Present { nicks: vec![nick("alice"), nick("bob")], more: 0 }]);
+    assert_eq!(shown(&actions), [Display::Present { nicks: vec![nick("alice"), nick("bob")], names: vec![], more: 0 }]);
 }
 
 #[test]

@@ -97,7 +97,7 @@ fn welcome_then_user_list_shows_who_is_present_sorted() {
         shown(&actions),
         [
             Display::Welcome { nick: nick("carol") },
-            Display::Present { nicks: vec![nick("Alice"), nick("bob"), nick("carol")], more: 0 },
+            Display::Present { nicks: vec![nick("Alice"), nick("bob"), nick("carol")], names: vec![], more: 0 },
         ]
     );
     assert_eq!(session.nick(), Some(&nick("carol")));
@@ -236,7 +236,7 @@ fn slash_users_asks_the_server_and_the_answer_is_shown() {
     let mut session = chatting(Mode::Interactive);
     assert_eq!(sent(&typed(&mut session, "/users")), ["USERS"]);
     let actions = from_server(&mut session, "USERS bob\nUSERS alice\nENDUSERS 2\n");
-    assert_eq!(shown(&actions), [Display::Present { nicks: vec![nick("alice"), nick("bob")], more: 0 }]);
+    assert_eq!(shown(&actions), [Display::Present { nicks: vec![nick("alice"), nick("bob")], names: vec![], more: 0 }]);
 }
 
 #[test]
@@ -251,11 +251,11 @@ fn a_user_list_keeps_at_most_max_listed_nicks_and_counts_the_rest() {
     };
     let mut session = chatting(Mode::Interactive);
     match &shown(&from_server(&mut session, &list(MAX_LISTED_NICKS)))[..] {
-        [Display::Present { nicks, more }] => assert_eq!((nicks.len(), *more), (MAX_LISTED_NICKS, 0)),
+        [Display::Present { nicks, more, .. }] => assert_eq!((nicks.len(), *more), (MAX_LISTED_NICKS, 0)),
         other => panic!("{other:?}"),
     }
     match &shown(&from_server(&mut session, &list(MAX_LISTED_NICKS + 1)))[..] {
-        [Display::Present { nicks, more }] => assert_eq!((nicks.len(), *more), (MAX_LISTED_NICKS, 1)),
+        [Display::Present { nicks, more, .. }] => assert_eq!((nicks.len(), *more), (MAX_LISTED_NICKS, 1)),
         other => panic!("{other:?}"),
     }
 }
@@ -540,10 +540,10 @@ fn before_hello_lines_up_to_the_largest_l_are_accepted() {
     assert_eq!(line.len(), 65536);
     let mut session = Session::new(Mode::Interactive, Some(nick("alice")));
     let actions = from_server(&mut session, &format!("{line}\nENDUSERS 1986\n"));
-    assert!(matches!(&shown(&actions)[..], [Display::Present { nicks, more: 0 }] if nicks.len() == 1986));
+    assert!(matches!(&shown(&actions)[..], [Display::Present { nicks, more: 0, .. }] if nicks.len() == 1986));
     let mut session = Session::new(Mode::Interactive, Some(nick("alice")));
     let actions = from_server(&mut session, &format!("{line}_\nENDUSERS 1986\n"));
-    assert!(matches!(&shown(&actions)[..], [Display::Present { nicks, more: 0 }] if nicks.is_empty()));
+    assert!(matches!(&shown(&actions)[..], [Display::Present { nicks, more: 0, .. }] if nicks.is_empty()));
 }
 
 #[test]
