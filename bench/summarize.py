@@ -36,3 +36,41 @@ for server in ("minichat", "ngircd"):
             f"W5: all registered in {fmt(median('W5', server, lambda r: r.get('connect_register_s')), 1, 2, ' s')}, "
             f"{fmt(median('W5', server, lambda r: r.get('server_kib_per_conn')), 1, 2, ' KiB')} per connection after"
         )
+
+# The issue's targets (BENCHMARKS.md), each judged on the medians and, for the ratios to ngircd, also
+# run by run: the i-th minichat run against the i-th ngircd run, which ran just before it.
+def runs(workload, server):
+    return [r for r in rows if r["workload"] == workload and r["server"] == server]
+
+
+def verdict(ok):
+    return "—" if ok is None else ("met" if ok else "NOT MET")
+
+
+def ratio_check(w, key, want, better):
+    """want(minichat, ngircd) -> bool; prints the medians' verdict and each run pair's."""
+    mine, peer = median(w, "minichat", key), median(w, "ngircd", key)
+    ok = None if mine is None or peer is None else want(mine, peer)
+    pairs = [
+        (key(m), key(n)) for m, n in zip(runs(w, "minichat"), runs(w, "ngircd")) if key(m) is not None and key(n) is not None
+    ]
+    per_run = ", ".join(f"{better(m, n)}{'' if want(m, n) else ' (miss)'}" for m, n in pairs)
+    return ok, per_run
+
+
+print("== targets")
+cpu = lambda r: r.get("deliveries_per_server_cpu_s")  # noqa: E731
+for w in ("W1", "W2"):
+    ok, per_run = ratio_check(w, cpu, lambda m, n: m >= 2 * n, lambda m, n: f"{m / n:.1f}x")
+    print(f"{w} deliveries per server CPU-s >= 2x ngircd: {verdict(ok)} (runs: {per_run})")
+    ok, per_run = ratio_check(w, lat("p99"), lambda m, n: m <= n / 4, lambda m, n: f"{m / 1e3:.1f}/{n / 4e3:.1f} ms")
+    print(f"{w} p99 <= 1/4 of ngircd's: {verdict(ok)} (runs, minichat/bound: {per_run})")
+w3 = median("W3", "minichat", lat("p99"))
+print(f"W3 p99 <= 1 ms: {verdict(None if w3 is None else w3 <= 1000)}")
+w4 = median("W4", "minichat", lambda r: r.get("server_kib_per_conn"))
+print(f"W4 <= 2 KiB per idle registered connection: {verdict(None if w4 is None else w4 <= 2)}")
+w5_s = median("W5", "minichat", lambda r: r.get("connect_register_s"))
+w5_kib = median("W5", "minichat", lambda r: r.get("server_kib_per_conn"))
+print(f"W5 <= 5 s and <= 4 KiB per connection: {verdict(None if w5_s is None else w5_s <= 5 and w5_kib <= 4)}")
+lost = sum(r.get("deliveries_missing", 0) for r in rows if r["server"] == "minichat")
+print(f"no lost delivery: {verdict(lost == 0)} ({lost} missing over all minichat runs)")
