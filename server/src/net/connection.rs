@@ -13,7 +13,7 @@ use std::task::{Context, Poll};
 use tokio::net::TcpStream;
 use tracing::debug;
 
-use super::{Shared, now};
+use super::{Shared, Socket, now};
 use crate::core::{CloseMode, ConnId, Pending};
 
 /// Drives connection `id`, whose socket [`super::listener`] put in `shared.sockets`, until the core
@@ -55,7 +55,7 @@ fn poll_drive(shared: &Shared, id: ConnId, cx: &mut Context<'_>) -> Poll<io::Res
     loop {
         let Some(io) = shared.core.borrow().io(id) else { return Poll::Ready(Ok(())) };
         if io.write {
-            write_queued(shared, id, stream)?;
+            write_queued(shared, id, socket)?;
         }
         let Some(io) = shared.core.borrow().io(id) else { return Poll::Ready(Ok(())) };
         match io.close {
@@ -97,7 +97,8 @@ fn read_once(shared: &Shared, id: ConnId, stream: &TcpStream) -> io::Result<()> 
 const PIECES_PER_WRITE: usize = 4;
 
 /// Writes queued output until it is all written or the socket is full.
-pub(super) fn write_queued(shared: &Shared, id: ConnId, stream: &TcpStream) -> io::Result<()> {
+pub(super) fn write_queued(shared: &Shared, id: ConnId, socket: &Socket) -> io::Result<()> {
+    let stream = &socket.stream;
     loop {
         let result = {
             let core = shared.core.borrow();
@@ -106,7 +107,12 @@ pub(super) fn write_queued(shared: &Shared, id: ConnId, stream: &TcpStream) -> i
                 *slot = Some(piece);
             }
             match &pieces {
-                [None, ..] => return Ok(()),
+                [None, ..] => {
+                    if let Some(since) = socket.queued_since.drained() {
+                        shared.queue_delay.borrow_mut().record(since, now());
+                    }
+                    return Ok(());
+                }
                 [Some(only), None, ..] => stream.try_write(only),
                 _ => {
                     let slices = pieces.each_ref().map(|piece| IoSlice::new(piece.as_deref().unwrap_or_default()));

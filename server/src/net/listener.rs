@@ -52,7 +52,7 @@ pub(super) async fn run(shared: Rc<Shared>, listener: TcpListener, profile: Prof
                     if sockets.len() <= id.index() {
                         sockets.resize_with(id.index() + 1, || None);
                     }
-                    sockets[id.index()] = Some(Socket { stream, waker: None });
+                    sockets[id.index()] = Some(Socket { stream, waker: None, queued_since: Default::default() });
                 }
                 shared.live.set(shared.live.get() + 1);
                 debug!(conn = id.index(), %peer, "accepted");

@@ -19,6 +19,7 @@
 mod clock;
 mod connection;
 mod listener;
+mod queue_delay;
 
 use std::cell::{Cell, RefCell};
 use std::future::Future;
@@ -60,12 +61,15 @@ struct Shared {
     quiet_check_due: Cell<Option<Instant>>,
     /// Called once the server has been quiet for [`QUIET_AFTER`] (see [`serve_with`]).
     on_quiet: Box<dyn Fn()>,
+    /// How long output waits in the server before the kernel has it; logged with the totals.
+    queue_delay: RefCell<queue_delay::QueueDelay>,
 }
 
-/// A connection's socket, and the waker of the task that drives it.
+/// A connection's socket, the waker of the task that drives it, and how long its output has waited.
 struct Socket {
     stream: TcpStream,
     waker: Option<Waker>,
+    queued_since: queue_delay::QueuedSince,
 }
 
 /// Queued output past which [`Shared::dispatch`] writes at once instead of waiting for the
@@ -98,6 +102,7 @@ impl Shared {
             busy: Cell::new(false),
             quiet_check_due: Cell::new(None),
             on_quiet,
+            queue_delay: RefCell::new(queue_delay::QueueDelay::new()),
         })
     }
 
@@ -117,11 +122,16 @@ impl Shared {
             core.next_deadline()
         };
         let sockets = self.sockets.borrow();
+        let now = now();
         for id in woken.drain(..) {
             let Some(Some(socket)) = sockets.get(id.index()) else { continue };
-            if self.core.borrow().queued_len(id) > WRITE_AT_ONCE {
+            let queued = self.core.borrow().queued_len(id);
+            if queued > 0 {
+                socket.queued_since.queued(now);
+            }
+            if queued > WRITE_AT_ONCE {
                 // An error here shows again when the task writes; it handles it there.
-                let _ = connection::write_queued(self, id, &socket.stream);
+                let _ = connection::write_queued(self, id, socket);
             }
             if let Some(waker) = &socket.waker {
                 waker.wake_by_ref();
@@ -172,7 +182,7 @@ impl Shared {
     fn log_totals(&self, now: Instant) {
         self.totals_due.set(None);
         self.totals_logged_at.set(Some(now));
-        info!(stats = %self.core.borrow().stats(), "connection totals");
+        info!(stats = %self.core.borrow().stats(), queue_delay = %self.queue_delay.borrow(), "connection totals");
     }
 }
 
@@ -234,7 +244,7 @@ pub async fn serve_with(
         tracing::warn!(connections = shared.live.get(), "connections still open after the grace period; dropping them");
     }
     clock.abort();
-    info!(stats = %shared.core.borrow().stats(), "stopped");
+    info!(stats = %shared.core.borrow().stats(), queue_delay = %shared.queue_delay.borrow(), "stopped");
     Ok(())
 }
 

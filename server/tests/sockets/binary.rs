@@ -59,6 +59,35 @@ fn the_binary_announces_its_address_serves_and_exits_0_on_sigterm() {
 }
 
 #[test]
+fn the_last_log_line_says_how_long_output_waited_in_the_server() {
+    // BENCHMARKS.md reads the server's part of the latency from this line.
+    let child = server(&["--listen", "127.0.0.1:0"])
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut running = Running(child);
+    let mut stdout = BufReader::new(running.0.stdout.take().unwrap());
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    let addr: SocketAddr = first.trim_end().strip_prefix("minichat-server listening on ").unwrap().parse().unwrap();
+    let mut alice = Client::register(addr, "alice");
+    alice.send("MSG hello");
+    alice.expect("MSG alice hello");
+
+    let pid = running.0.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().expect("kill(1)").success());
+    running.0.wait_timeout(WAIT).unwrap().expect("the server exits after SIGTERM");
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(running.0.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+    let stopped = stderr.lines().find(|line| line.contains("stopped")).unwrap_or_else(|| panic!("{stderr}"));
+    // HELLO, WELCOME, the user list, the JOIN, the message, the shutdown: at least two waits.
+    let waits = stopped.split("(n=").nth(1).and_then(|rest| rest.split(')').next()).map(|n| n.parse::<u64>());
+    assert!(stopped.contains("queue_delay=p50 ") && matches!(waits, Some(Ok(n)) if n >= 2), "{stopped}");
+}
+
+#[test]
 fn the_binary_refuses_an_invalid_configuration_and_says_what_to_change() {
     let output = server(&["--listen", "127.0.0.1:0", "--max-line", "100"]).output().unwrap();
     assert!(!output.status.success());
