@@ -47,14 +47,15 @@ def verdict(ok):
     return "—" if ok is None else ("met" if ok else "NOT MET")
 
 
-def ratio_check(w, key, want, better):
-    """want(minichat, ngircd) -> bool; prints the medians' verdict and each run pair's."""
+def ratio_check(w, key, want, show):
+    """Judges want(minichat, ngircd) on the medians and on each run pair; returns the medians'
+    verdict (None without data) and the run pairs as show(minichat, ngircd) shows them."""
     mine, peer = median(w, "minichat", key), median(w, "ngircd", key)
     ok = None if mine is None or peer is None else want(mine, peer)
     pairs = [
         (key(m), key(n)) for m, n in zip(runs(w, "minichat"), runs(w, "ngircd")) if key(m) is not None and key(n) is not None
     ]
-    per_run = ", ".join(f"{better(m, n)}{'' if want(m, n) else ' (miss)'}" for m, n in pairs)
+    per_run = ", ".join(f"{show(m, n)}{'' if want(m, n) else ' (miss)'}" for m, n in pairs)
     return ok, per_run
 
 

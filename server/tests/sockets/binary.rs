@@ -26,28 +26,38 @@ fn server(args: &[&str]) -> Command {
     command
 }
 
+/// The address the server announces on its first line of standard output.
+fn announced_address(stdout: &mut impl BufRead) -> SocketAddr {
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    first
+        .trim_end()
+        .strip_prefix("minichat-server listening on ")
+        .unwrap_or_else(|| panic!("the first line on stdout: {first:?}"))
+        .parse()
+        .expect("a socket address")
+}
+
+/// Asks the server to shut down, as an init system would.
+fn send_sigterm(running: &Running) {
+    let pid = running.0.id().to_string();
+    let status = Command::new("kill").args(["-TERM", &pid]).status().expect("kill(1)");
+    assert!(status.success());
+}
+
 #[test]
 fn the_binary_announces_its_address_serves_and_exits_0_on_sigterm() {
     let child = server(&["--listen", "127.0.0.1:0"]).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
     let mut running = Running(child);
     let mut stdout = BufReader::new(running.0.stdout.take().unwrap());
-    let mut first = String::new();
-    stdout.read_line(&mut first).unwrap();
-    let addr: SocketAddr = first
-        .trim_end()
-        .strip_prefix("minichat-server listening on ")
-        .unwrap_or_else(|| panic!("the first line on stdout: {first:?}"))
-        .parse()
-        .expect("a socket address");
+    let addr = announced_address(&mut stdout);
     assert_ne!(addr.port(), 0, "the real port, not the requested 0");
 
     let mut alice = Client::register(addr, "alice");
     alice.send("MSG hello");
     alice.expect("MSG alice hello");
 
-    let pid = running.0.id().to_string();
-    let status = Command::new("kill").args(["-TERM", &pid]).status().expect("kill(1)");
-    assert!(status.success());
+    send_sigterm(&running);
     alice.expect_error("SHUTTING_DOWN");
     alice.expect("BYE");
     assert_eq!(alice.until_closed(), Vec::<String>::new());
@@ -68,16 +78,12 @@ fn the_last_log_line_says_how_long_output_waited_in_the_server() {
         .spawn()
         .unwrap();
     let mut running = Running(child);
-    let mut stdout = BufReader::new(running.0.stdout.take().unwrap());
-    let mut first = String::new();
-    stdout.read_line(&mut first).unwrap();
-    let addr: SocketAddr = first.trim_end().strip_prefix("minichat-server listening on ").unwrap().parse().unwrap();
+    let addr = announced_address(&mut BufReader::new(running.0.stdout.take().unwrap()));
     let mut alice = Client::register(addr, "alice");
     alice.send("MSG hello");
     alice.expect("MSG alice hello");
 
-    let pid = running.0.id().to_string();
-    assert!(Command::new("kill").args(["-TERM", &pid]).status().expect("kill(1)").success());
+    send_sigterm(&running);
     running.0.wait_timeout(WAIT).unwrap().expect("the server exits after SIGTERM");
     let mut stderr = String::new();
     std::io::Read::read_to_string(running.0.stderr.as_mut().unwrap(), &mut stderr).unwrap();
