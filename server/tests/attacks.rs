@@ -151,7 +151,7 @@ fn coordinated_bursts_from_one_host_do_not_get_honest_clients_disconnected() {
     // Each burst is within flood control: traffic the server must deliver, so honest lines wait
     // behind it in the global order and latency is not the measure here. What must hold is that
     // honest clients reading at full speed are never taken for slow consumers: their queues are
-    // written as soon as they pass 8 KiB (net::WRITE_AT_ONCE) instead of growing past Q.
+    // written as soon as they pass a quarter of Q (net::write_at_once) instead of growing past Q.
     outcome.assert_defended_except_latency(&outcome.report.summary(), outcome.report.problems());
 }
 

@@ -63,6 +63,8 @@ struct Shared {
     on_quiet: Box<dyn Fn()>,
     /// How long output waits in the server before the kernel has it; logged with the totals.
     queue_delay: RefCell<queue_delay::QueueDelay>,
+    /// Queued output past which a connection is written at once ([`write_at_once`]).
+    write_at_once: usize,
 }
 
 /// A connection's socket, the waker of the task that drives it, and how long its output has waited.
@@ -73,11 +75,18 @@ struct Socket {
 }
 
 /// Queued output past which [`Shared::dispatch`] writes at once instead of waiting for the
-/// connection's turn. Far under *Q*, so a reader that keeps up never nears it; and small enough
-/// that under heavy fan-out bytes reach clients in steady slices rather than in one burst per turn
-/// (W1 of BENCHMARKS.md: median p99 latency 9 ms at 8 KiB, 13 ms at 64 KiB; 2 KiB costs
-/// throughput).
-const WRITE_AT_ONCE: usize = 8 * 1024;
+/// connection's turn: a quarter of *Q*, at most [`WRITE_AT_ONCE_MAX`]. Far enough under *Q* that
+/// a reader that keeps up never nears it when many clients send in the same turn.
+fn write_at_once(max_queue: usize) -> usize {
+    (max_queue / 4).min(WRITE_AT_ONCE_MAX)
+}
+
+/// The cap on [`write_at_once`]. Writing at once costs a system call for the writer and a wake-up
+/// for the reader each time, so the threshold is as high as *Q* allows, up to one large write.
+/// Measured with the room log in place (BENCHMARKS.md, W1, 16 alternating runs): 8 KiB gave a
+/// median p99 of 10.6–11.4 ms and 15–17 M deliveries per server CPU-second, 64 KiB 8.2–9.2 ms and
+/// 19–20 M; 128 KiB and no threshold at all were no better than 64 KiB.
+const WRITE_AT_ONCE_MAX: usize = 64 * 1024;
 
 /// How long without any event before the server counts as quiet.
 const QUIET_AFTER: Duration = Duration::from_secs(1);
@@ -87,7 +96,7 @@ const QUIET_AFTER: Duration = Duration::from_secs(1);
 const TOTALS_EVERY: Duration = Duration::from_secs(60);
 
 impl Shared {
-    fn new(core: Server, on_quiet: Box<dyn Fn()>) -> Rc<Shared> {
+    fn new(core: Server, write_at_once: usize, on_quiet: Box<dyn Fn()>) -> Rc<Shared> {
         Rc::new(Shared {
             core: RefCell::new(core),
             sockets: RefCell::new(Vec::new()),
@@ -103,6 +112,7 @@ impl Shared {
             quiet_check_due: Cell::new(None),
             on_quiet,
             queue_delay: RefCell::new(queue_delay::QueueDelay::new()),
+            write_at_once,
         })
     }
 
@@ -111,7 +121,7 @@ impl Shared {
     ///
     /// Normally a woken connection writes when its task runs, after the other tasks already
     /// queued, so that one write carries everything that arrived meanwhile. A connection whose
-    /// queue has grown past [`WRITE_AT_ONCE`] is written here and now instead: when many clients
+    /// queue has grown past [`write_at_once`] is written here and now instead: when many clients
     /// send in the same turn, a reader that keeps up must not see its queue pass *Q* only because
     /// its turn to write had not come yet.
     fn dispatch(&self) {
@@ -129,7 +139,7 @@ impl Shared {
             if queued > 0 {
                 socket.queued_since.queued(now);
             }
-            if queued > WRITE_AT_ONCE {
+            if queued > self.write_at_once {
                 // An error here shows again when the task writes; it handles it there.
                 let _ = connection::write_queued(self, id, socket);
             }
@@ -217,7 +227,7 @@ pub async fn serve_with(
 ) -> io::Result<()> {
     let core = Server::new(config).map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
     let grace = config.shutdown_grace;
-    let shared = Shared::new(core, Box::new(on_quiet));
+    let shared = Shared::new(core, write_at_once(config.max_queue), Box::new(on_quiet));
     let clock = tokio::task::spawn_local(clock::run(shared.clone()));
     let podsixnet = async {
         match listeners.podsixnet {
