@@ -139,7 +139,7 @@ impl ServerControl for ToyControl {
     }
 }
 
-fn toy_config(p: &ServerParams, flaw: Option<Flaw>) -> ToyConfig {
+fn toy_config(p: &ServerParams, flaw: Option<Flaw>, quit_delay: Duration) -> ToyConfig {
     let d = ToyConfig::default();
     ToyConfig {
         max_line: TOY_L,
@@ -154,17 +154,27 @@ fn toy_config(p: &ServerParams, flaw: Option<Flaw>) -> ToyConfig {
         flood: p.flood.unwrap_or(d.flood),
         podsixnet: d.podsixnet,
         flaw,
+        quit_delay,
     }
 }
 
 /// Toy servers with `flaw`: a shared one with flood control on (and fast), and one per case that
 /// needs parameters.
 fn toy_source(flaw: Option<Flaw>) -> InProcess {
+    toy_source_with(flaw, Duration::ZERO)
+}
+
+/// How long the slow-quitting correct toy waits before acting on a `QUIT`: longer than a
+/// barrier takes, far shorter than a step's timeout.
+const QUIT_DELAY: Duration = Duration::from_millis(100);
+
+/// Like `toy_source`, with each `QUIT` acted on `quit_delay` late.
+fn toy_source_with(flaw: Option<Flaw>, quit_delay: Duration) -> InProcess {
     let shared = ServerParams { max_per_address: Some(0), flood: Some((20, 50)), ..Default::default() };
     InProcess::new(
         shared,
         Box::new(move |p: &ServerParams| {
-            let toy = Toy::start(toy_config(p, flaw));
+            let toy = Toy::start(toy_config(p, flaw, quit_delay));
             let (addr, podsixnet) = (toy.addr(), toy.podsixnet_addr());
             Ok(Started { addr, podsixnet, control: Box::new(ToyControl(toy)) as Box<dyn ServerControl> })
         }),
@@ -182,16 +192,16 @@ fn cases(ids: &[&str]) -> Vec<Case> {
     ids.iter().map(|id| all.iter().find(|c| c.id == *id).unwrap_or_else(|| panic!("no case {id}")).clone()).collect()
 }
 
-fn correct_toy_passes_every_case() -> Result<(), Failed> {
+fn correct_toy_passes_every_case(quit_delay: Duration) -> Result<(), Failed> {
     let all = catalog::builtin().map_err(|e| e.to_string())?;
-    let results = run_suite(&all, &toy_source(None), &options(Profile::Line), &|_| {});
+    let results = run_suite(&all, &toy_source_with(None, quit_delay), &options(Profile::Line), &|_| {});
     let bad: Vec<String> = results.iter().filter(|r| r.verdict != Verdict::Pass).map(case_text).collect();
     if bad.is_empty() { Ok(()) } else { Err(format!("{} case(s) did not pass:\n{}", bad.len(), bad.join("\n")).into()) }
 }
 
-fn correct_toy_passes_every_case_that_runs_over_podsixnet() -> Result<(), Failed> {
+fn correct_toy_passes_every_case_that_runs_over_podsixnet(quit_delay: Duration) -> Result<(), Failed> {
     let all = catalog::builtin().map_err(|e| e.to_string())?;
-    let results = run_suite(&all, &toy_source(None), &options(Profile::PodSixNet), &|_| {});
+    let results = run_suite(&all, &toy_source_with(None, quit_delay), &options(Profile::PodSixNet), &|_| {});
     // Every skip must be the profile's (the toy tells the suite every parameter).
     let bad: Vec<String> = results
         .iter()
@@ -330,11 +340,17 @@ fn main() {
         args.test_threads = Some(8);
     }
     let mut trials = vec![
-        Trial::test("the_correct_toy_server_passes_every_case", correct_toy_passes_every_case),
-        Trial::test(
-            "the_correct_toy_server_passes_every_case_that_runs_over_podsixnet",
-            correct_toy_passes_every_case_that_runs_over_podsixnet,
-        ),
+        Trial::test("the_correct_toy_server_passes_every_case", || correct_toy_passes_every_case(Duration::ZERO)),
+        Trial::test("the_correct_toy_server_passes_every_case_that_runs_over_podsixnet", || {
+            correct_toy_passes_every_case_that_runs_over_podsixnet(Duration::ZERO)
+        }),
+        // No case may rest on which connection's lines the server acts on first.
+        Trial::test("the_correct_toy_server_passes_every_case_when_slow_to_act_on_quits", || {
+            correct_toy_passes_every_case(QUIT_DELAY)
+        }),
+        Trial::test("the_correct_toy_server_passes_every_case_over_podsixnet_when_slow_to_act_on_quits", || {
+            correct_toy_passes_every_case_that_runs_over_podsixnet(QUIT_DELAY)
+        }),
         Trial::test("every_case_is_caught_by_some_broken_server", every_case_is_caught_by_some_flaw),
         Trial::test(
             "podsixnet_failures_are_charged_to_the_requirement_they_break",

@@ -280,9 +280,11 @@ impl Session<'_> {
         }
     }
 
-    /// Barriers on every connection that can take one, then again on `targets`: afterwards every
-    /// line caused by anything sent before is in the targets' `pending` (R-ORDER-6).
+    /// Waits for the `BYE` of every connection that sent `QUIT`, then barriers on every connection
+    /// that can take one, then again on `targets`: afterwards every line caused by anything sent
+    /// before is in the targets' `pending` (R-ORDER-6).
     pub(super) fn settle(&mut self, targets: &[usize]) -> Result<(), Problem> {
+        self.await_quits()?;
         for ci in 0..self.conns.len() {
             if self.conns[ci].can_barrier() {
                 self.barrier(ci)?;
@@ -296,6 +298,29 @@ impl Session<'_> {
                     "{} is paused: nothing can be proven about it",
                     self.conns[ci].name
                 )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Waits until every connection that sent `QUIT` has its `BYE` or its end. Such a connection
+    /// takes no `PING` barrier, and a barrier on another connection proves nothing about it: the
+    /// server may process the other connection's `PING` before this `QUIT`. Its `BYE` is the
+    /// proof, since the `LEAVE` it causes is sent before it (R-QUIT-1).
+    fn await_quits(&mut self) -> Result<(), Problem> {
+        let started = Instant::now();
+        let deadline = started + self.timeout;
+        for ci in 0..self.conns.len() {
+            let waiting = |c: &super::Conn| {
+                c.quit_sent && !c.ended && !c.observer.bye_seen() && c.io.as_ref().is_some_and(|io| !io.is_paused())
+            };
+            while waiting(&self.conns[ci]) {
+                if !self.intake(ci, deadline)? {
+                    return Err(server(
+                        format!("BYE on {} after its QUIT", self.conns[ci].name),
+                        format!("nothing within {:.1} s", started.elapsed().as_secs_f64()),
+                    ));
+                }
             }
         }
         Ok(())

@@ -220,6 +220,11 @@ pub struct ToyConfig {
     /// Where to accept PodSixNet clients (SPEC.md §16), if anywhere.
     pub podsixnet: Option<String>,
     pub flaw: Option<Flaw>,
+    /// How long a reader thread dawdles before it acts on a `QUIT`. Not a flaw: nothing orders
+    /// one connection's lines against another's, so a correct server may act on a `QUIT` after
+    /// lines other connections sent later. With it set, a case that takes a barrier on one
+    /// connection as proof that another's `QUIT` was acted on fails every time, not now and then.
+    pub quit_delay: Duration,
 }
 
 impl Default for ToyConfig {
@@ -237,6 +242,7 @@ impl Default for ToyConfig {
             flood: (20, 0),
             podsixnet: Some("127.0.0.1:0".into()),
             flaw: None,
+            quit_delay: Duration::ZERO,
         }
     }
 }
@@ -1048,6 +1054,7 @@ fn handle(s: &Shared, conn: &mut Conn, raw: &[u8]) -> Act {
                 reply(s, conn.id, "ERROR TEXT_TOO_LONG too long");
                 return Act::Continue;
             }
+            std::thread::sleep(s.cfg.quit_delay);
             let mut room = lock(&s.room);
             let Some(c) = room.clients.remove(&conn.id) else { return Act::Close };
             room.order.retain(|&o| o != conn.id);
