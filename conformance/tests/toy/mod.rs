@@ -317,9 +317,17 @@ impl Toy {
     }
 
     pub fn start_on(listen: &str, cfg: ToyConfig) -> Toy {
-        let listener = TcpListener::bind(listen).expect("bind the toy server");
+        let bind_line = || TcpListener::bind(listen).expect("bind the toy server");
+        let bind_psn = || cfg.podsixnet.as_ref().map(|a| TcpListener::bind(a).expect("bind the toy's PodSixNet port"));
+        // A port we were given is bound before one the OS picks: whoever gave it to us found it
+        // free by binding and releasing it, and the OS may hand that very port out again.
+        let (listener, psn_listener) = if listen.ends_with(":0") {
+            let psn = bind_psn();
+            (bind_line(), psn)
+        } else {
+            (bind_line(), bind_psn())
+        };
         let addr = listener.local_addr().unwrap();
-        let psn_listener = cfg.podsixnet.as_ref().map(|a| TcpListener::bind(a).expect("bind the toy's PodSixNet port"));
         let podsixnet = psn_listener.as_ref().map(|l| l.local_addr().unwrap());
         let shared = Arc::new(Shared {
             cfg,
