@@ -108,8 +108,8 @@ fn an_invalid_first_line_nick_in_pipe_mode_exits_4_without_asking_the_server() {
 
 #[test]
 fn connecting_to_a_closed_port_exits_3_with_a_clear_message() {
-    // Bind and release a port: nothing listens there afterwards.
-    let addr = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().to_string();
+    let (_held, port) = common::refusing_port();
+    let addr = format!("127.0.0.1:{port}");
     let client = PipeClient::start("nobody", &addr, &["--nick", "alice"]);
     let finished = client.finish();
     assert_eq!(finished.code, Some(CANNOT_CONNECT), "{finished:?}");

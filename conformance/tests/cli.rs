@@ -6,9 +6,9 @@
 //! server program: started with MINICHAT_TOY_PORT (lines) and/or MINICHAT_TOY_PODSIXNET_PORT
 //! (PodSixNet, SPEC.md §16) set, it serves on those ports until SIGTERM.
 
+mod harness;
 mod toy;
 
-use std::net::TcpListener;
 use std::process::{Command, Output};
 use std::time::Duration;
 
@@ -170,7 +170,7 @@ fn the_podsixnet_cases_run_when_told_the_podsixnet_port() -> Result<(), Failed> 
 }
 
 fn a_server_that_is_not_there_fails_every_case_it_runs() -> Result<(), Failed> {
-    let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let (_held, port) = harness::refusing_port();
     let o = runner(&["--server", &format!("127.0.0.1:{port}"), "--case", "MC-REG-001"]);
     check(o.status.code() == Some(1) && text(&o).0.contains("R-TRANS-1"), "connection refused is R-TRANS-1", &o)
 }

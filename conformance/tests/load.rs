@@ -3,6 +3,8 @@
 //! relays, or cuts a client off, the report says exactly what went wrong and the exit status is 3.
 //! Setup failures exit 1, bad arguments 2. Nothing here asserts speed.
 
+mod harness;
+
 use std::io::{BufRead, BufReader, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::process::{Command, Output};
@@ -288,7 +290,7 @@ fn flood_control_gives_a_clear_notice_and_every_line_still_arrives() {
 
 #[test]
 fn a_server_that_is_not_there_is_a_setup_failure_with_exit_status_1() {
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let (_held, port) = harness::refusing_port();
     let o = runner(&["--server", &format!("127.0.0.1:{port}"), "--clients", "3", "--json"]);
     assert_eq!(o.status.code(), Some(1), "{}", explain(&o));
     let report: serde_json::Value = serde_json::from_slice(&o.stdout).expect("one JSON line even so");

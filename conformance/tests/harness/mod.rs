@@ -81,3 +81,14 @@ impl ServerSource for InProcess {
         self.podsixnet
     }
 }
+
+/// A port on 127.0.0.1 that refuses connections: bound but never listening, and held for as long
+/// as the returned socket lives. A port bound and released at once would do until another test's
+/// server, binding port 0 meanwhile, got it from the OS.
+pub fn refusing_port() -> (socket2::Socket, u16) {
+    use socket2::{Domain, Socket, Type};
+    let socket = Socket::new(Domain::IPV4, Type::STREAM, None).expect("a TCP socket");
+    socket.bind(&std::net::SocketAddr::from(([127, 0, 0, 1], 0)).into()).expect("bind 127.0.0.1:0");
+    let port = socket.local_addr().ok().and_then(|a| a.as_socket()).expect("an IPv4 address").port();
+    (socket, port)
+}
