@@ -352,7 +352,7 @@ fn honest_sequence(event: &str) -> Option<(usize, u64)> {
 
 /// Connects from 127.0.0.1 and registers `nick`; returns once the user list has arrived.
 fn register(addr: SocketAddr, nick: &str, wait: Duration) -> Result<(BufReader<TcpStream>, TcpStream), String> {
-    let stream = TcpStream::connect(addr).map_err(|e| format!("connect to {addr}: {e}"))?;
+    let stream = connect_with_room(addr).map_err(|e| format!("connect to {addr}: {e}"))?;
     stream.set_nodelay(true).map_err(|e| e.to_string())?;
     stream.set_read_timeout(Some(wait)).map_err(|e| e.to_string())?;
     stream.set_write_timeout(Some(wait)).map_err(|e| e.to_string())?;
@@ -375,6 +375,22 @@ fn register(addr: SocketAddr, nick: &str, wait: Duration) -> Result<(BufReader<T
             _ => return Err(format!("{line:?} inside the user list (R-LIST-1)")),
         }
     }
+}
+
+/// An honest client's receive buffer: more than a round of the coordinated bursts (1.24 MB).
+const RECEIVE_BUFFER: usize = 2 << 20;
+
+/// Connects with a receive buffer of [`RECEIVE_BUFFER`], set before the handshake so the window
+/// can use it. The test's reader threads share two cores with the server and the attackers and
+/// can wait tens of milliseconds for one; a real client reading at full speed has a core, and
+/// Linux's autotuning (`tcp_rmem`) grows its buffer this far anyway. The server's side is not
+/// eased: a queue that grows past *Q* before it is written still gets an honest client dropped.
+fn connect_with_room(addr: SocketAddr) -> std::io::Result<TcpStream> {
+    use socket2::{Domain, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
+    socket.set_recv_buffer_size(RECEIVE_BUFFER)?;
+    socket.connect(&addr.into())?;
+    Ok(socket.into())
 }
 
 fn send(writer: &mut TcpStream, message: &ClientMessage) -> Result<(), String> {
