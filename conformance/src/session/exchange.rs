@@ -311,10 +311,7 @@ impl Session<'_> {
         let started = Instant::now();
         let deadline = started + self.timeout;
         for ci in 0..self.conns.len() {
-            let waiting = |c: &super::Conn| {
-                c.quit_sent && !c.ended && !c.observer.bye_seen() && c.io.as_ref().is_some_and(|io| !io.is_paused())
-            };
-            while waiting(&self.conns[ci]) {
+            while self.conns[ci].awaits_bye() {
                 if !self.intake(ci, deadline)? {
                     return Err(server(
                         format!("BYE on {} after its QUIT", self.conns[ci].name),

@@ -161,6 +161,12 @@ impl Conn {
             && !self.quit_sent
             && !self.observer.bye_seen()
     }
+
+    /// Whether this connection sent `QUIT` and its `BYE` (or its end) has not arrived yet, though
+    /// it can still arrive (the socket is being read).
+    fn awaits_bye(&self) -> bool {
+        self.quit_sent && !self.ended && !self.observer.bye_seen() && self.io.as_ref().is_some_and(|io| !io.is_paused())
+    }
 }
 
 struct Session<'a> {
