@@ -54,8 +54,13 @@ for w in W1 W2 W3 W4; do
         # Memory per connection is measured from a fresh server's starting RSS.
         if [ $w = W4 ]; then stop_servers; start_minichat; start_ngircd; fi
         args_minichat; args_irc
-        for server in ngircd minichat; do
+        # minichat-release-all: the same server, but chatload frees a window slot only once every
+        # receiver has read the message (one generation in flight), the floor W1's and W2's
+        # latency have on this machine (BENCHMARKS.md, "What limits the latency figures").
+        servers="ngircd minichat"; case $w in W1 | W2) servers="$servers minichat-release-all" ;; esac
+        for server in $servers; do
             if [ $server = minichat ]; then args=("${minichat_args[@]}");
+            elif [ $server = minichat-release-all ]; then args=("${minichat_args[@]}" --window-release all);
             elif [ $w = W4 ]; then args=("${irc_idle[@]}"); else args=("${irc_join[@]}"); fi
             # shellcheck disable=SC2086
             "$chatload" "${args[@]}" ${workload[$w]} 2>>target/bench-chatload.log | tail -1 |

@@ -66,6 +66,14 @@ for w in ("W1", "W2"):
     print(f"{w} deliveries per server CPU-s >= 2x ngircd: {verdict(ok)} (runs: {per_run})")
     ok, per_run = ratio_check(w, lat("p99"), lambda m, n: m <= n / 4, lambda m, n: f"{m / 1e3:.1f}/{n / 4e3:.1f} ms")
     print(f"{w} p99 <= 1/4 of ngircd's: {verdict(ok)} (runs, minichat/bound: {per_run})")
+    # Context, not a target: the same server while chatload itself keeps one generation in flight
+    # (--window-release all). No server can impose that pacing (BENCHMARKS.md explains why).
+    floor = [lat("p99")(r) for r in runs(w, "minichat-release-all")]
+    bounds = [lat("p99")(n) / 4 for n in runs(w, "ngircd")]
+    if floor:
+        pairs = ", ".join(f"{f / 1e3:.1f}/{b / 1e3:.1f} ms" for f, b in zip(floor, bounds))
+        print(f"{w} p99 with one generation in flight (chatload --window-release all): "
+              f"{statistics.median(floor) / 1e3:.1f} ms (runs, floor/bound: {pairs})")
 w3 = median("W3", "minichat", lat("p99"))
 print(f"W3 p99 <= 1 ms: {verdict(None if w3 is None else w3 <= 1000)}")
 w4 = median("W4", "minichat", lambda r: r.get("server_kib_per_conn"))
